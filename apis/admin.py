@@ -1,0 +1,231 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from apis.models import API, Application, ClientGrant, SigningKey
+from apis.services import create_test_application, rotate_client_secret
+from scopes.models import Scope
+
+
+class ScopeChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.api.name}: {obj.value}"
+
+
+class ClientGrantForm(forms.ModelForm):
+    class Meta:
+        model = ClientGrant
+        fields = ["application", "api", "scopes"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        api = cleaned_data.get("api") or getattr(self.instance, "api", None)
+        scopes = cleaned_data.get("scopes")
+        if api is not None and scopes is not None:
+            foreign = [scope.value for scope in scopes if scope.api_id != api.pk]
+            if foreign:
+                self.add_error(
+                    "scopes",
+                    f"These scopes belong to another API than {api.name}: "
+                    f"{', '.join(foreign)}.",
+                )
+        return cleaned_data
+
+
+class GrantScopesMixin:
+    """Label scopes with their API, and offer only the parent API's on its page."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "scopes":
+            queryset = Scope.objects.select_related("api")
+            parent_api = getattr(request, "_admin_parent_api", None)
+            if parent_api is not None:
+                queryset = queryset.filter(api=parent_api)
+            kwargs["queryset"] = queryset
+            kwargs["form_class"] = ScopeChoiceField
+            kwargs["widget"] = forms.CheckboxSelectMultiple
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class ScopeInline(admin.TabularInline):
+    model = Scope
+    fields = ["value", "description"]
+    extra = 1
+
+
+class APIGrantInline(GrantScopesMixin, admin.TabularInline):
+    model = ClientGrant
+    form = ClientGrantForm
+    fields = ["application", "scopes"]
+    extra = 0
+    verbose_name = "authorized application"
+    verbose_name_plural = "authorized applications"
+
+
+@admin.register(API)
+class APIAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "identifier",
+        "signing_algorithm",
+        "token_profile",
+        "token_lifetime_seconds",
+        "scope_count",
+    ]
+    list_filter = ["signing_algorithm", "token_profile"]
+    search_fields = ["name", "identifier"]
+    inlines = [ScopeInline, APIGrantInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(scope_total=Count("scopes"))
+
+    @admin.display(description="scopes", ordering="scope_total")
+    def scope_count(self, obj):
+        return obj.scope_total
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["created_at"]
+        # The identifier is every token's audience; changing it would strand
+        # the resource servers that check it.
+        return ["identifier", "test_application_link", "created_at", "updated_at"]
+
+    @admin.display(description="test application")
+    def test_application_link(self, obj):
+        if obj.test_application is None:
+            return "-"
+        url = reverse("admin:apis_application_change", args=[obj.test_application.pk])
+        return format_html('<a href="{}">{}</a>', url, obj.test_application)
+
+    def get_inlines(self, request, obj):
+        request._admin_parent_api = obj
+        if obj is None:
+            return [ScopeInline]
+        return self.inlines
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            create_test_application(form.instance)
+
+
+class ApplicationGrantInline(GrantScopesMixin, admin.TabularInline):
+    model = ClientGrant
+    form = ClientGrantForm
+    fields = ["api", "scopes"]
+    extra = 0
+    verbose_name = "authorized API"
+    verbose_name_plural = "authorized APIs"
+
+
+@admin.register(Application)
+class ApplicationAdmin(admin.ModelAdmin):
+    list_display = ["name", "client_id", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "client_id", "description"]
+    fields = [
+        "name",
+        "description",
+        "active",
+        "client_id",
+        "created_at",
+        "secret_rotated_at",
+    ]
+    readonly_fields = ["client_id", "created_at", "secret_rotated_at"]
+    inlines = [ApplicationGrantInline]
+
+    def get_urls(self):
+        rotate = path(
+            "<path:object_id>/rotate-secret/",
+            self.admin_site.admin_view(self.rotate_secret_view),
+            name="apis_application_rotate_secret",
+        )
+        return [rotate, *super().get_urls()]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            request._new_client_secret = obj.set_client_secret()
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "_new_client_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self.render_secret(request, obj, secret, created=True)
+
+    def rotate_secret_view(self, request, object_id):
+        application = get_object_or_404(Application, pk=object_id)
+        if not self.has_change_permission(request, application):
+            raise PermissionDenied
+        if request.method == "POST":
+            secret = rotate_client_secret(application)
+            self.log_change(request, application, "Rotated the client secret.")
+            return self.render_secret(request, application, secret, created=False)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "application": application,
+            "title": "Rotate the client secret?",
+        }
+        return TemplateResponse(
+            request, "admin/apis/application/rotate_secret.html", context
+        )
+
+    def render_secret(self, request, application, secret, created):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "application": application,
+            "client_secret": secret,
+            "created": created,
+            "title": "Client secret",
+        }
+        response = TemplateResponse(
+            request, "admin/apis/application/client_secret.html", context
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@admin.register(ClientGrant)
+class ClientGrantAdmin(GrantScopesMixin, admin.ModelAdmin):
+    form = ClientGrantForm
+    list_display = ["application", "api", "granted_scopes"]
+    list_filter = ["api"]
+    list_select_related = ["application", "api"]
+    search_fields = [
+        "application__name",
+        "application__client_id",
+        "api__name",
+        "api__identifier",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("scopes")
+
+    @admin.display(description="scopes")
+    def granted_scopes(self, obj):
+        return " ".join(scope.value for scope in obj.scopes.all()) or "-"
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(admin.ModelAdmin):
+    """Read-only: the private half is never shown."""
+
+    list_display = ["kid", "algorithm", "created_at"]
+    fields = ["kid", "algorithm", "created_at", "public_jwk"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

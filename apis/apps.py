@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ApisConfig(AppConfig):
+    name = "apis"
+    verbose_name = "APIs"

@@ -1,0 +1,45 @@
+"""OAuth 2.0 error responses of the token endpoint (RFC 6749 section 5.2)."""
+
+import re
+
+from django.http import JsonResponse
+
+INVALID_REQUEST = "invalid_request"
+INVALID_CLIENT = "invalid_client"
+INVALID_SCOPE = "invalid_scope"
+INVALID_TARGET = "invalid_target"
+UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
+
+# RFC 6749 section 5.2: error_description is printable ASCII without `"` and `\`.
+_UNSAFE_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
+_MAX_QUOTED_LENGTH = 120
+
+
+def quote_value(value):
+    """Quote a client-supplied value for an error description, shortened and safe."""
+    text = _UNSAFE_IN_DESCRIPTION.sub("?", str(value))
+    if len(text) > _MAX_QUOTED_LENGTH:
+        text = text[: _MAX_QUOTED_LENGTH - 3] + "..."
+    return f"'{text}'"
+
+
+class OAuthError(Exception):
+    """An error that the token endpoint returns as `{"error", "error_description"}`."""
+
+    def __init__(self, error, description, status=400, headers=None):
+        super().__init__(description)
+        self.error = error
+        self.description = _UNSAFE_IN_DESCRIPTION.sub("?", description)
+        self.status = status
+        self.headers = headers or {}
+
+    def as_response(self):
+        response = JsonResponse(
+            {"error": self.error, "error_description": self.description},
+            status=self.status,
+        )
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        for name, value in self.headers.items():
+            response[name] = value
+        return response

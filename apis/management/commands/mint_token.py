@@ -1,0 +1,35 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from apis.errors import OAuthError
+from apis.models import Application
+from apis.tokens import issue_token
+
+
+class Command(BaseCommand):
+    help = (
+        "Print an access token for an application, made by the same code as the "
+        "token endpoint but without the client secret."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--api", required=True, help="The identifier (audience) of the API."
+        )
+        parser.add_argument("--client-id", required=True, dest="client_id")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            dest="scopes",
+            help="A granted scope to include; repeat for more. All granted by default.",
+        )
+
+    def handle(self, *args, api, client_id, scopes, **options):
+        application = Application.objects.filter(client_id=client_id).first()
+        if application is None:
+            raise CommandError(f"No application has the client_id {client_id!r}.")
+        scope = " ".join(scopes) if scopes is not None else None
+        try:
+            token = issue_token(application, audience=api, scope=scope)
+        except OAuthError as error:
+            raise CommandError(f"{error.error}: {error.description}") from None
+        self.stdout.write(token.access_token)

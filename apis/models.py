@@ -1,0 +1,150 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apis import credentials
+from apis.validators import validate_api_identifier, validate_display_name
+
+MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 60 * 60
+
+
+class API(models.Model):
+    """A resource server: the audience of the tokens that Gatehouse issues."""
+
+    class SigningAlgorithm(models.TextChoices):
+        RS256 = "RS256", "RS256"
+
+    class TokenProfile(models.TextChoices):
+        AUTH0 = "auth0", "Auth0 (typ JWT)"
+        RFC9068 = "rfc9068", "RFC 9068 (typ at+jwt)"
+
+    name = models.CharField(max_length=200, validators=[validate_display_name])
+    identifier = models.CharField(
+        max_length=600,
+        unique=True,
+        validators=[validate_api_identifier],
+        help_text=(
+            "The audience (aud) of this API's tokens, usually its URL, such as "
+            "https://api.example.com/. It cannot be changed later."
+        ),
+    )
+    signing_algorithm = models.CharField(
+        max_length=16,
+        choices=SigningAlgorithm.choices,
+        default=SigningAlgorithm.RS256,
+    )
+    token_lifetime_seconds = models.PositiveIntegerField(
+        "token lifetime (seconds)",
+        default=86400,
+        validators=[
+            MinValueValidator(1),
+            MaxValueValidator(MAX_TOKEN_LIFETIME_SECONDS),
+        ],
+        help_text="How long an access token stays valid, from 1 to 2592000 (30 days).",
+    )
+    token_profile = models.CharField(
+        max_length=16,
+        choices=TokenProfile.choices,
+        default=TokenProfile.RFC9068,
+        help_text="The token header typ: JWT for Auth0 clients, at+jwt for RFC 9068.",
+    )
+    test_application = models.OneToOneField(
+        "Application",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="tested_api",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "API"
+        verbose_name_plural = "APIs"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def token_type_header(self):
+        """The JWT header `typ` for this API's token profile."""
+        if self.token_profile == self.TokenProfile.AUTH0:
+            return "JWT"
+        return "at+jwt"
+
+
+class Application(models.Model):
+    """A machine-to-machine client that gets tokens with client credentials."""
+
+    name = models.CharField(max_length=200, validators=[validate_display_name])
+    description = models.TextField(max_length=1000, blank=True)
+    client_id = models.CharField(
+        max_length=64,
+        unique=True,
+        editable=False,
+        default=credentials.generate_client_id,
+    )
+    # Only a keyed hash of the secret is stored; see `apis.credentials`.
+    client_secret_hash = models.CharField(max_length=128, editable=False)
+    active = models.BooleanField(
+        default=True, help_text="Inactive applications cannot get tokens."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def set_client_secret(self):
+        """Give the application a new secret; return it, since it is not stored."""
+        secret = credentials.generate_client_secret()
+        self.client_secret_hash = credentials.hash_client_secret(secret)
+        return secret
+
+    def check_client_secret(self, secret):
+        return credentials.verify_client_secret(secret, self.client_secret_hash)
+
+
+class ClientGrant(models.Model):
+    """An application's authorization to get tokens for one API."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="grants"
+    )
+    api = models.ForeignKey(
+        API, on_delete=models.CASCADE, related_name="grants", verbose_name="API"
+    )
+    scopes = models.ManyToManyField("scopes.Scope", blank=True, related_name="grants")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["api__name", "application__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "api"], name="one_grant_per_application_and_api"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.application} for {self.api}"
+
+
+class SigningKey(models.Model):
+    """A key pair that signs access tokens; the private half is encrypted."""
+
+    kid = models.CharField("key id", max_length=64, unique=True, editable=False)
+    algorithm = models.CharField(max_length=16, editable=False)
+    public_jwk = models.JSONField(editable=False)
+    encrypted_private_key = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        get_latest_by = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.algorithm} {self.kid}"

@@ -1,0 +1,105 @@
+import logging
+
+from django.conf import settings
+from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
+
+from apis.errors import INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, OAuthError
+from apis.keys import key_ring
+from apis.token_requests import TokenRequest
+from apis.tokens import issue_token
+
+logger = logging.getLogger(__name__)
+
+CLIENT_CREDENTIALS = "client_credentials"
+
+
+def _no_store(response):
+    # RFC 6749 section 5.1: token responses must not be cached.
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class TokenView(View):
+    """The OAuth 2.0 token endpoint for the client credentials grant."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request):
+        try:
+            token_request = TokenRequest.from_http(request)
+            grant_type = token_request.get("grant_type")
+            if grant_type is None:
+                raise OAuthError(
+                    INVALID_REQUEST, "The grant_type parameter is missing."
+                )
+            if grant_type != CLIENT_CREDENTIALS:
+                raise OAuthError(
+                    UNSUPPORTED_GRANT_TYPE,
+                    f"Only the {CLIENT_CREDENTIALS} grant type is supported.",
+                )
+            application = token_request.authenticate_client(request)
+            token = issue_token(
+                application,
+                audience=token_request.audience(),
+                scope=token_request.get("scope"),
+            )
+        except OAuthError as error:
+            logger.info(
+                "Token request rejected: %s: %s", error.error, error.description
+            )
+            return error.as_response()
+
+        logger.info(
+            "Issued token %s to client %s for %s",
+            token.claims["jti"],
+            application.client_id,
+            token.claims["aud"],
+        )
+        return _no_store(JsonResponse(token.as_response_data()))
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        response = OAuthError(
+            INVALID_REQUEST, "The token endpoint accepts only POST.", status=405
+        ).as_response()
+        response["Allow"] = "POST, OPTIONS"
+        return response
+
+
+@require_safe
+def jwks(request):
+    """Publish the public signing keys as a JWK Set (RFC 7517 section 5)."""
+    response = JsonResponse(key_ring.public_jwks())
+    response["Cache-Control"] = (
+        f"public, max-age={settings.GATEHOUSE_JWKS_MAX_AGE_SECONDS}"
+    )
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_safe
+def server_metadata(request):
+    """Describe the server (RFC 8414 section 2), listing only what it does."""
+    issuer = settings.GATEHOUSE_ISSUER
+    metadata = {
+        "issuer": issuer,
+        "token_endpoint": f"{issuer}oauth/token",
+        "jwks_uri": f"{issuer}.well-known/jwks.json",
+        "grant_types_supported": [CLIENT_CREDENTIALS],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        # Required by RFC 8414 even though no authorization endpoint exists,
+        # so the list is empty.
+        "response_types_supported": [],
+    }
+    response = JsonResponse(metadata)
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PingConfig(AppConfig):
+    name = "ping"
+    verbose_name = "Ping API"

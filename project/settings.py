@@ -1,0 +1,192 @@
+"""
+Settings for Gatehouse.
+
+Every value comes from the environment, read once here with an explicit default.
+The defaults suit local development on SQLite; production sets `SECRET_KEY`,
+`DATABASE_URL`, `REDIS_URL`, `ALLOWED_HOSTS` and `GATEHOUSE_ISSUER`.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name, default):
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+
+
+def env_list(name, default=()):
+    value = os.environ.get(name, "")
+    return [item.strip() for item in value.split(",") if item.strip()] or list(default)
+
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing. Set it to a long random string, or set DEBUG=1 "
+            "for local development."
+        )
+    # Local development only: `check --deploy` flags this key as insecure.
+    SECRET_KEY = "django-insecure-gatehouse-development-key-never-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "apis",
+    "scopes",
+    "ping",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        env="DATABASE_URL",
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "apis": {"level": os.environ.get("LOG_LEVEL", "INFO")},
+        "scopes": {"level": os.environ.get("LOG_LEVEL", "INFO")},
+    },
+}
+
+# Gatehouse, the authorization server.
+
+
+def _read_issuer():
+    issuer = os.environ.get("GATEHOUSE_ISSUER", "http://127.0.0.1:8000/")
+    parts = urlsplit(issuer)
+    # RFC 8414 section 2: the issuer is a URL with no query and no fragment.
+    # The trailing slash keeps `iss` identical to what Auth0 clients expect.
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or not issuer.endswith("/")
+    ):
+        raise ImproperlyConfigured(
+            f"GATEHOUSE_ISSUER must be an http(s) URL that ends in '/' and has no "
+            f"query or fragment, such as https://auth.example.com/, not {issuer!r}."
+        )
+    return issuer
+
+
+GATEHOUSE_ISSUER = _read_issuer()
+GATEHOUSE_DEFAULT_AUDIENCE = os.environ.get("GATEHOUSE_DEFAULT_AUDIENCE", "")
+GATEHOUSE_JWKS_MAX_AGE_SECONDS = 300
+PING_API_IDENTIFIER = os.environ.get(
+    "PING_API_IDENTIFIER", "https://ping.example.com/api"
+)
+
+# The DRF classes in `scopes/` protect the ping API with Gatehouse's own tokens.
+GATEHOUSE_SCOPES = {
+    "ISSUER": GATEHOUSE_ISSUER,
+    "AUDIENCE": PING_API_IDENTIFIER,
+    "KEY_PROVIDER": "apis.keys.find_verification_key",
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "scopes.authentication.BearerTokenAuthentication"
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "scopes.handlers.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
