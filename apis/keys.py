@@ -185,7 +185,7 @@ class KeyRing:
 
     def public_jwks(self):
         """Return the JWK Set of every key's public half."""
-        self._ensure_fresh()
+        self.signing_key()
         return {"keys": [dict(key.public_jwk) for key in self._keys.values()]}
 
     def _ensure_fresh(self):

@@ -1,0 +1,96 @@
+import base64
+import time
+
+import jwt
+import pytest
+from django.conf import settings
+
+from apis.keys import key_ring
+from apis.management.commands.bootstrap import PING_API_NAME, PING_API_SCOPES
+from apis.services import create_api, create_application
+from apis.tokens import issue_token
+
+
+@pytest.fixture(autouse=True)
+def fresh_key_ring():
+    """Each test sees only the signing keys of its own database."""
+    key_ring.clear()
+    yield
+    key_ring.clear()
+
+
+@pytest.fixture
+def ping_api(db):
+    return create_api(
+        name=PING_API_NAME,
+        identifier=settings.PING_API_IDENTIFIER,
+        scopes=PING_API_SCOPES,
+    )
+
+
+@pytest.fixture
+def make_application(ping_api):
+    """Create an application granted `scopes` of `api`; return it and its secret."""
+
+    def make(name="Client", scopes=(), api=None):
+        return create_application(
+            name=name, api=api or ping_api, scope_values=list(scopes)
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_token(make_application):
+    """Mint a token for a new application granted `scopes` of the ping API."""
+
+    def make(scopes=(), **kwargs):
+        application, _ = make_application(scopes=scopes)
+        scope = " ".join(scopes) if scopes else None
+        return issue_token(application, scope=scope, **kwargs).access_token
+
+    return make
+
+
+@pytest.fixture
+def sign(ping_api):
+    """
+    Sign arbitrary claims and headers with Gatehouse's current key, to build
+    tokens that the token endpoint would never issue.
+    """
+
+    def sign(claims=None, headers=None, **overrides):
+        signing_key = key_ring.signing_key()
+        now = int(time.time())
+        payload = {
+            "iss": settings.GATEHOUSE_ISSUER,
+            "sub": "client@clients",
+            "aud": settings.PING_API_IDENTIFIER,
+            "iat": now,
+            "exp": now + 600,
+            "jti": "test",
+            "client_id": "client",
+            "scope": "read:messages",
+        }
+        payload.update(claims or {})
+        for name in [name for name, value in payload.items() if value is None]:
+            del payload[name]
+        header = {"kid": signing_key.kid, "typ": "at+jwt"}
+        header.update(headers or {})
+        return jwt.encode(
+            payload,
+            overrides.get("key", signing_key.private_key),
+            algorithm=overrides.get("algorithm", "RS256"),
+            headers=header,
+        )
+
+    return sign
+
+
+def basic_auth(client_id, secret):
+    raw = f"{client_id}:{secret}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+def bearer(token):
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
