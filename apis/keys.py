@@ -229,5 +229,5 @@ key_ring = KeyRing()
 
 
 def find_verification_key(kid):
-    """The key provider of `scopes` for tokens that Gatehouse issued."""
+    """Find the key for `kid`: the KEY_PROVIDER of `scopes` for Gatehouse's tokens."""
     return key_ring.verification_key(kid)

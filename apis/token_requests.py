@@ -25,7 +25,7 @@ _REPEATABLE = {"resource"}
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^#]*")
 _MAX_CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
-# Checked for unknown client ids too, so the answer takes as long either way.
+# Checked for unknown client ids too, so the response takes as long either way.
 _UNKNOWN_CLIENT_HASH = hash_client_secret("unknown client", secret_key="unknown")
 
 

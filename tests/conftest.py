@@ -13,7 +13,7 @@ from apis.tokens import issue_token
 
 @pytest.fixture(autouse=True)
 def fresh_key_ring():
-    """Each test sees only the signing keys of its own database."""
+    """Clear the key ring, so each test uses the signing keys of its own database."""
     key_ring.clear()
     yield
     key_ring.clear()
