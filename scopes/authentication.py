@@ -12,6 +12,7 @@ import re
 import jwt
 from rest_framework.authentication import BaseAuthentication
 
+from scopes import denylist
 from scopes.conf import scopes_settings
 from scopes.exceptions import (
     BearerTokenError,
@@ -81,13 +82,12 @@ class BearerTokenAuthentication(BaseAuthentication):
     """
     Authenticate a request by its Bearer JWT access token.
 
-    A subclass may set `audience` or `issuer` to protect an API other than the
-    one in the `GATEHOUSE_SCOPES` setting.
+    A subclass may set `audience` to protect an API other than the one in the
+    `GATEHOUSE_SCOPES` setting; it then applies to tokens of every issuer.
     """
 
     keyword = "bearer"
     audience = None
-    issuer = None
 
     def authenticate(self, request):
         header = request.META.get("HTTP_AUTHORIZATION")
@@ -137,17 +137,19 @@ class BearerTokenAuthentication(BaseAuthentication):
         """Verify `token` and return its `TokenPrincipal`, or raise `InvalidToken`."""
         try:
             header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise InvalidToken("The access token is malformed.") from None
 
-        key = self.find_key(header)
+        issuer = self.find_issuer(unverified)
+        key = self.find_key(header, issuer)
         try:
             claims = jwt.decode(
                 token,
                 key.key,
                 algorithms=[key.algorithm],
-                audience=self.audience or scopes_settings.AUDIENCE,
-                issuer=self.issuer or scopes_settings.ISSUER,
+                audience=[self.audience] if self.audience else issuer.audiences,
+                issuer=issuer.issuer,
                 leeway=scopes_settings.LEEWAY_SECONDS,
                 options={"require": _REQUIRED_CLAIMS},
             )
@@ -163,27 +165,39 @@ class BearerTokenAuthentication(BaseAuthentication):
             logger.warning("A bearer token with unexpected claim types", exc_info=True)
             raise InvalidToken("The access token has invalid claims.") from None
 
+        if denylist.enabled() and denylist.is_revoked(claims.get("jti", "")):
+            raise InvalidToken("The access token was revoked.")
         return TokenPrincipal(claims, header, self.read_scopes(claims))
 
-    def find_key(self, header):
-        """Return the key for the token header, checking `alg`, `typ` and `crit`."""
+    def find_issuer(self, unverified_claims):
+        """Return the trusted issuer that the token's `iss` names exactly."""
+        if "iss" not in unverified_claims:
+            raise InvalidToken("The access token has no iss claim.")
+        name = unverified_claims["iss"]
+        issuer = scopes_settings.issuers.get(name) if isinstance(name, str) else None
+        if issuer is None:
+            raise InvalidToken("The access token comes from an untrusted issuer.")
+        return issuer
+
+    def find_key(self, header, issuer):
+        """Return the issuer's key for the token, checking `alg`, `typ` and `crit`."""
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm.lower() == "none":
             raise InvalidToken("The access token is not signed with an accepted key.")
+        if issuer.algorithms is not None and algorithm not in issuer.algorithms:
+            raise InvalidToken("The access token algorithm is not accepted.")
         if "crit" in header:
             # RFC 7515 section 4.1.11: no header extensions are understood here.
             raise InvalidToken("The access token has a critical header not understood.")
         token_type = header.get("typ")
-        accepted_types = {
-            value.lower() for value in scopes_settings.ACCEPTED_TOKEN_TYPES
-        }
+        accepted_types = {value.lower() for value in issuer.token_types}
         if not isinstance(token_type, str) or token_type.lower() not in accepted_types:
             raise InvalidToken("The token is not an access token (typ header).")
 
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("The access token has no key id (kid).")
-        key = scopes_settings.KEY_PROVIDER(kid)
+        key = issuer.find_key(kid)
         if key is None:
             raise InvalidToken("The access token is signed with an unknown key.")
         if key.algorithm != algorithm:

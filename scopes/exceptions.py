@@ -50,16 +50,25 @@ class InvalidRequest(BearerTokenError):
 
 
 class InsufficientScope(exceptions.PermissionDenied):
-    """A valid token that lacks scopes the request needs."""
+    """
+    A valid token that lacks scopes the request needs.
+
+    `required` and `missing` describe the accepted scope set closest to what
+    the token has; `alternatives` lists every accepted set when there are more.
+    """
 
     default_code = "insufficient_scope"
 
-    def __init__(self, required, missing, realm, detail=None):
+    def __init__(self, required, missing, realm, detail=None, alternatives=()):
         self.required = list(required)
         self.missing = list(missing)
+        self.alternatives = [list(scope_set) for scope_set in alternatives]
         if detail is None:
             noun = "scope" if len(self.missing) == 1 else "scopes"
             detail = f"The access token lacks the {noun} {' '.join(self.missing)}."
+            if len(self.alternatives) > 1:
+                choices = "; ".join(" ".join(s) for s in self.alternatives)
+                detail += f" Any one of these scope sets is enough: {choices}."
         super().__init__(detail)
         # DRF's exception handler copies `auth_header` into WWW-Authenticate.
         self.auth_header = bearer_challenge(
@@ -71,4 +80,7 @@ class InsufficientScope(exceptions.PermissionDenied):
 
     @property
     def extra(self):
-        return {"required_scopes": self.required, "missing_scopes": self.missing}
+        extra = {"required_scopes": self.required, "missing_scopes": self.missing}
+        if len(self.alternatives) > 1:
+            extra["accepted_scope_sets"] = self.alternatives
+        return extra

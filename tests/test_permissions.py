@@ -6,7 +6,7 @@ from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scopes.permissions import TokenHasScopes, required_scopes_for
+from scopes.permissions import AnyOf, TokenHasScopes, required_scopes_for
 from tests.conftest import bearer
 
 
@@ -124,3 +124,78 @@ def test_string_required_scopes_is_configuration_error():
 
     with pytest.raises(ImproperlyConfigured):
         required_scopes_for(Misconfigured(), "GET")
+
+
+class AnyOfView(APIView):
+    permission_classes = [TokenHasScopes]
+    required_scopes = AnyOf("admin", ["read:messages", "create:messages"])
+
+    def get(self, request):
+        return Response({})
+
+
+class AnyOfPerMethodView(APIView):
+    permission_classes = [TokenHasScopes]
+    required_scopes = {"GET": AnyOf("read:messages", "admin"), "POST": ["admin"]}
+
+    def get(self, request):
+        return Response({})
+
+    def post(self, request):
+        return Response({})
+
+
+urlpatterns += [
+    path("any-of", AnyOfView.as_view()),
+    path("any-of-per-method", AnyOfPerMethodView.as_view()),
+]
+
+
+def test_any_of_first_alternative(client, sign):
+    token = sign({"scope": "admin"})
+    assert client.get("/any-of", **bearer(token)).status_code == 200
+
+
+def test_any_of_second_alternative(client, sign):
+    token = sign({"scope": "read:messages create:messages"})
+    assert client.get("/any-of", **bearer(token)).status_code == 200
+
+
+def test_any_of_partial_alternative_denied(client, sign):
+    token = sign({"scope": "read:messages"})
+    response = client.get("/any-of", **bearer(token))
+    assert response.status_code == 403
+    body = response.json()
+    assert body["missing_scopes"] == ["create:messages"]
+    assert body["required_scopes"] == ["read:messages", "create:messages"]
+    assert body["accepted_scope_sets"] == [
+        ["admin"],
+        ["read:messages", "create:messages"],
+    ]
+    assert "Any one of these scope sets is enough" in body["detail"]
+    assert 'scope="read:messages create:messages"' in response["WWW-Authenticate"]
+
+
+def test_any_of_closest_alternative_reported(client, sign):
+    token = sign({"scope": "unrelated"})
+    response = client.get("/any-of", **bearer(token))
+    assert response.json()["missing_scopes"] == ["admin"]
+    assert 'scope="admin"' in response["WWW-Authenticate"]
+
+
+def test_any_of_per_method(client, sign):
+    token = sign({"scope": "admin"})
+    assert client.get("/any-of-per-method", **bearer(token)).status_code == 200
+    assert client.post("/any-of-per-method", **bearer(token)).status_code == 200
+
+
+def test_any_of_per_method_deny(client, sign):
+    token = sign({"scope": "read:messages"})
+    assert client.get("/any-of-per-method", **bearer(token)).status_code == 200
+    assert client.post("/any-of-per-method", **bearer(token)).status_code == 403
+
+
+@pytest.mark.parametrize("bad", [(), (1,), ([1, 2],), ({"a": 1},)])
+def test_any_of_rejects_bad_alternatives(bad):
+    with pytest.raises(ImproperlyConfigured):
+        AnyOf(*bad)
