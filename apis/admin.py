@@ -1,15 +1,18 @@
+import json
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apis.models import API, Application, ClientGrant, SigningKey
+from apis.models import API, Application, ClientGrant, Scope, SigningKey
 from apis.services import create_test_application, rotate_client_secret
-from scopes.models import Scope
 
 
 class ScopeChoiceField(forms.ModelMultipleChoiceField):
@@ -159,7 +162,9 @@ class ApplicationAdmin(admin.ModelAdmin):
         return self.render_secret(request, obj, secret, created=True)
 
     def rotate_secret_view(self, request, object_id):
-        application = get_object_or_404(Application, pk=object_id)
+        application = self.get_object(request, unquote(object_id))
+        if application is None:
+            raise Http404(f"No application with the id {object_id!r}.")
         if not self.has_change_permission(request, application):
             raise PermissionDenied
         if request.method == "POST":
@@ -185,6 +190,13 @@ class ApplicationAdmin(admin.ModelAdmin):
             "created": created,
             "title": "Client secret",
         }
+        if IS_POPUP_VAR in request.POST:
+            # Opened from a "+" link: the page hands the application back to
+            # the opening form once the secret has been copied.
+            context["is_popup"] = True
+            context["popup_response"] = json.dumps(
+                {"value": str(application.pk), "obj": str(application)}
+            )
         response = TemplateResponse(
             request, "admin/apis/application/client_secret.html", context
         )
@@ -229,3 +241,12 @@ class SigningKeyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Scope)
+class ScopeAdmin(admin.ModelAdmin):
+    list_display = ["value", "api", "description"]
+    list_filter = ["api"]
+    list_select_related = ["api"]
+    search_fields = ["value", "description", "api__name", "api__identifier"]
+    ordering = ["api__name", "value"]

@@ -9,6 +9,7 @@ request.
 """
 
 import secrets
+import string
 
 from django.conf import settings
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -17,9 +18,20 @@ _KEY_SALT = "gatehouse.apis.credentials.client_secret"
 _SCHEME = "hmac-sha256"
 
 
+_CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
+_CLIENT_ID_LENGTH = 32
+
+
 def generate_client_id():
-    """Return a URL-safe client id of 192 random bits."""
-    return secrets.token_urlsafe(24)
+    """
+    Return a client id of 32 letters and digits: about 190 random bits.
+
+    No punctuation, so an id never starts with "-" and passes as a command
+    line argument or in a URL without quoting.
+    """
+    return "".join(
+        secrets.choice(_CLIENT_ID_ALPHABET) for _ in range(_CLIENT_ID_LENGTH)
+    )
 
 
 def generate_client_secret():

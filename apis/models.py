@@ -3,6 +3,7 @@ from django.db import models
 
 from apis import credentials
 from apis.validators import validate_api_identifier, validate_display_name
+from scopes.models import AbstractScope
 
 MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 60 * 60
 
@@ -74,6 +75,22 @@ class API(models.Model):
         return "at+jwt"
 
 
+class Scope(AbstractScope):
+    """A scope that one API defines and that its tokens may carry."""
+
+    api = models.ForeignKey(
+        API, on_delete=models.CASCADE, related_name="scopes", verbose_name="API"
+    )
+
+    class Meta:
+        ordering = ["api", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["api", "value"], name="scope_value_unique_per_api"
+            )
+        ]
+
+
 class Application(models.Model):
     """A machine-to-machine client that gets tokens with client credentials."""
 
@@ -118,7 +135,7 @@ class ClientGrant(models.Model):
     api = models.ForeignKey(
         API, on_delete=models.CASCADE, related_name="grants", verbose_name="API"
     )
-    scopes = models.ManyToManyField("scopes.Scope", blank=True, related_name="grants")
+    scopes = models.ManyToManyField(Scope, blank=True, related_name="grants")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -3,8 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from apis.models import API, Application, ClientGrant
-from scopes.models import Scope
+from apis.models import API, Application, ClientGrant, Scope
 
 
 @transaction.atomic

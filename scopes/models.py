@@ -3,12 +3,14 @@ from django.db import models
 from scopes.validators import validate_scope_value
 
 
-class Scope(models.Model):
-    """A permission that an API defines and that tokens for it may carry."""
+class AbstractScope(models.Model):
+    """
+    A permission that tokens may carry, such as `read:messages`.
 
-    api = models.ForeignKey(
-        "apis.API", on_delete=models.CASCADE, related_name="scopes", verbose_name="API"
-    )
+    Abstract, so that the `scopes` app creates no table: a registry subclasses
+    it and adds the link to the API that defines the scope.
+    """
+
     value = models.CharField(
         max_length=280,
         validators=[validate_scope_value],
@@ -17,12 +19,7 @@ class Scope(models.Model):
     description = models.CharField(max_length=500, blank=True)
 
     class Meta:
-        ordering = ["api", "value"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["api", "value"], name="scope_value_unique_per_api"
-            )
-        ]
+        abstract = True
 
     def __str__(self):
         return self.value

@@ -7,9 +7,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from apis.keys import ensure_signing_key
-from apis.models import API
+from apis.models import API, Scope
 from apis.services import create_api
-from scopes.models import Scope
 
 PING_API_NAME = "Ping API"
 PING_API_SCOPES = [
