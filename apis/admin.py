@@ -6,6 +6,7 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,6 +14,24 @@ from django.utils.html import format_html
 
 from apis.models import API, Application, ClientGrant, Scope, SigningKey
 from apis.services import create_test_application, rotate_client_secret
+
+
+class HidesSensitiveFieldsMixin:
+    """
+    Reject changelist filters on fields that hold secrets.
+
+    The admin accepts a filter on any field of the model from the URL, such as
+    `?client_secret_hash__startswith=a`, which would let a user with only the
+    view permission read a hidden value one character at a time.
+    """
+
+    sensitive_fields = ()
+
+    def lookup_allowed(self, lookup, value, request=None):
+        field_name = lookup.split(LOOKUP_SEP, 1)[0]
+        if field_name in self.sensitive_fields:
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
 
 class ScopeChoiceField(forms.ModelMultipleChoiceField):
@@ -127,7 +146,8 @@ class ApplicationGrantInline(GrantScopesMixin, admin.TabularInline):
 
 
 @admin.register(Application)
-class ApplicationAdmin(admin.ModelAdmin):
+class ApplicationAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
+    sensitive_fields = ["client_secret_hash"]
     list_display = ["name", "client_id", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name", "client_id", "description"]
@@ -226,9 +246,10 @@ class ClientGrantAdmin(GrantScopesMixin, admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
     """Read-only: the private half is never shown."""
 
+    sensitive_fields = ["encrypted_private_key"]
     list_display = ["kid", "algorithm", "created_at"]
     fields = ["kid", "algorithm", "created_at", "public_jwk"]
     readonly_fields = fields

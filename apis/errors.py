@@ -9,18 +9,25 @@ INVALID_CLIENT = "invalid_client"
 INVALID_SCOPE = "invalid_scope"
 INVALID_TARGET = "invalid_target"
 UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
+# Not in RFC 6749 section 5.2, but the code its authorization endpoint uses.
+SERVER_ERROR = "server_error"
 
 # RFC 6749 section 5.2: error_description is printable ASCII without `"` and `\`.
 _UNSAFE_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")
 _MAX_QUOTED_LENGTH = 120
+_MAX_DESCRIPTION_LENGTH = 400
+
+
+def shorten(text, max_length=_MAX_QUOTED_LENGTH):
+    """Cut client-supplied `text` to `max_length` characters, marked with "..."."""
+    if len(text) > max_length:
+        return text[: max_length - 3] + "..."
+    return text
 
 
 def quote_value(value):
     """Quote a client-supplied value for an error description, shortened and safe."""
-    text = _UNSAFE_IN_DESCRIPTION.sub("?", str(value))
-    if len(text) > _MAX_QUOTED_LENGTH:
-        text = text[: _MAX_QUOTED_LENGTH - 3] + "..."
-    return f"'{text}'"
+    return "'" + shorten(_UNSAFE_IN_DESCRIPTION.sub("?", str(value))) + "'"
 
 
 class OAuthError(Exception):
@@ -29,7 +36,8 @@ class OAuthError(Exception):
     def __init__(self, error, description, status=400, headers=None):
         super().__init__(description)
         self.error = error
-        self.description = _UNSAFE_IN_DESCRIPTION.sub("?", description)
+        safe = _UNSAFE_IN_DESCRIPTION.sub("?", description)
+        self.description = shorten(safe, _MAX_DESCRIPTION_LENGTH)
         self.status = status
         self.headers = headers or {}
 

@@ -1,5 +1,6 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Lower
 
 from apis import credentials
 from apis.validators import validate_api_identifier, validate_display_name
@@ -63,6 +64,17 @@ class API(models.Model):
         ordering = ["name"]
         verbose_name = "API"
         verbose_name_plural = "APIs"
+        constraints = [
+            # Identifiers that differ only in case look alike in the admin and
+            # in logs, so only one of them may exist.
+            models.UniqueConstraint(
+                Lower("identifier"),
+                name="api_identifier_unique_ignoring_case",
+                violation_error_message=(
+                    "An API with this identifier, ignoring case, already exists."
+                ),
+            )
+        ]
 
     def __str__(self):
         return self.name

@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 import re
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 
@@ -19,9 +19,13 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 BASIC_REALM = "gatehouse"
 
+PARAMETERS = frozenset(
+    {"grant_type", "client_id", "client_secret", "audience", "resource", "scope"}
+)
 # RFC 8707 section 2 allows `resource` more than once; every other parameter
 # may appear at most once (RFC 6749 section 3.1).
 _REPEATABLE = {"resource"}
+_MAX_FIELDS = 100
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^#]*")
 _MAX_CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
@@ -29,8 +33,10 @@ _MAX_CLIENT_ID_LENGTH = Application._meta.get_field("client_id").max_length
 _UNKNOWN_CLIENT_HASH = hash_client_secret("unknown client", secret_key="unknown")
 
 
-def _invalid_client(description, basic=False):
-    headers = {"WWW-Authenticate": f'Basic realm="{BASIC_REALM}"'} if basic else {}
+def _invalid_client(description):
+    # RFC 9110 section 15.5.2: every 401 carries a challenge, and RFC 6749
+    # section 5.2 uses it to name the supported scheme.
+    headers = {"WWW-Authenticate": f'Basic realm="{BASIC_REALM}"'}
     return OAuthError(INVALID_CLIENT, description, status=401, headers=headers)
 
 
@@ -68,36 +74,67 @@ class TokenRequest:
 
     @classmethod
     def from_http(cls, request):
-        if "client_secret" in request.GET:
+        try:
+            query_names = set(request.GET)
+        except SuspiciousOperation:
+            raise OAuthError(
+                INVALID_REQUEST, "The URL has too many parameters."
+            ) from None
+        if "client_secret" in query_names:
             raise OAuthError(
                 INVALID_REQUEST, "The client secret must not be sent in the URL."
             )
+
         content_type = request.content_type or ""
+        charset = request.content_params.get("charset", "utf-8").lower()
+        if charset not in {"utf-8", "utf8"}:
+            raise OAuthError(INVALID_REQUEST, "The request body must be UTF-8.")
         try:
-            if content_type == JSON:
-                pairs = cls._read_json(request.body)
-            elif content_type == FORM or not request.body:
-                pairs = [
-                    (name, value)
-                    for name, values in request.POST.lists()
-                    for value in values
-                ]
-            else:
-                raise OAuthError(
-                    INVALID_REQUEST,
-                    f"The Content-Type must be {FORM} or {JSON}.",
-                )
+            body = request.body
         except (RequestDataTooBig, SuspiciousOperation):
             raise OAuthError(
                 INVALID_REQUEST, "The request body is too large."
             ) from None
+
+        if content_type == JSON:
+            pairs = cls._read_json(body)
+        elif content_type == FORM:
+            pairs = cls._read_form(body)
+        elif not body and content_type in {"", "text/plain"}:
+            pairs = []
+        else:
+            raise OAuthError(
+                INVALID_REQUEST, f"The Content-Type must be {FORM} or {JSON}."
+            )
         return cls._from_pairs(pairs)
+
+    @staticmethod
+    def _read_form(body):
+        # Parsed here rather than by request.POST, which replaces invalid
+        # UTF-8 with U+FFFD instead of rejecting it.
+        try:
+            return parse_qsl(
+                body.decode("utf-8"),
+                keep_blank_values=True,
+                strict_parsing=False,
+                encoding="utf-8",
+                errors="strict",
+                max_num_fields=_MAX_FIELDS,
+            )
+        except UnicodeDecodeError:
+            raise OAuthError(
+                INVALID_REQUEST, "The request body is not valid UTF-8."
+            ) from None
+        except ValueError:
+            raise OAuthError(
+                INVALID_REQUEST, "The request body has too many parameters."
+            ) from None
 
     @staticmethod
     def _read_json(body):
         try:
             data = json.loads(body, object_pairs_hook=_reject_duplicate_keys)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise OAuthError(
                 INVALID_REQUEST, "The request body is not valid JSON."
             ) from None
@@ -106,6 +143,8 @@ class TokenRequest:
 
         pairs = []
         for name, value in data.items():
+            if name not in PARAMETERS:
+                continue
             values = (
                 value if name in _REPEATABLE and isinstance(value, list) else [value]
             )
@@ -125,7 +164,9 @@ class TokenRequest:
         resources = []
         seen = set()
         for name, value in pairs:
-            if value == "":
+            # RFC 6749 section 3.2: unknown parameters are ignored, and
+            # section 3.1: a parameter without a value counts as omitted.
+            if name not in PARAMETERS or value == "":
                 continue
             if name in _REPEATABLE:
                 resources.append(_check_text(name, value))
@@ -175,13 +216,12 @@ class TokenRequest:
         header = request.META.get("HTTP_AUTHORIZATION")
         body_client_id = self.get("client_id")
         body_secret = self.get("client_secret")
-        basic = bool(header)
 
         if header:
             scheme, _, credentials = header.partition(" ")
             if scheme.lower() != "basic":
                 raise _invalid_client(
-                    "The Authorization header must use the Basic scheme.", basic=True
+                    "The Authorization header must use the Basic scheme."
                 )
             if body_secret is not None:
                 raise OAuthError(
@@ -214,11 +254,11 @@ class TokenRequest:
             Application(client_secret_hash=_UNKNOWN_CLIENT_HASH).check_client_secret(
                 secret
             )
-            raise _invalid_client("Client authentication failed.", basic=basic)
+            raise _invalid_client("Client authentication failed.")
         if not application.check_client_secret(secret):
-            raise _invalid_client("Client authentication failed.", basic=basic)
+            raise _invalid_client("Client authentication failed.")
         if not application.active:
-            raise _invalid_client("The application is inactive.", basic=basic)
+            raise _invalid_client("The application is inactive.")
         return application
 
     @staticmethod
@@ -232,15 +272,10 @@ class TokenRequest:
         except (binascii.Error, ValueError):
             raise _invalid_client(
                 "The Basic credentials are not valid base64 of client_id:secret.",
-                basic=True,
             ) from None
         if not separator or not client_id or not secret:
-            raise _invalid_client(
-                "The Basic credentials must be client_id:secret.", basic=True
-            )
+            raise _invalid_client("The Basic credentials must be client_id:secret.")
         for name, value in [("client_id", client_id), ("client_secret", secret)]:
             if _CONTROL_CHARACTERS.search(value):
-                raise _invalid_client(
-                    f"The Basic {name} contains control characters.", basic=True
-                )
+                raise _invalid_client(f"The Basic {name} contains control characters.")
         return client_id, secret

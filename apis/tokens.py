@@ -17,6 +17,7 @@ from apis.errors import (
     INVALID_TARGET,
     OAuthError,
     quote_value,
+    shorten,
 )
 from apis.keys import key_ring
 from apis.models import API, ClientGrant
@@ -96,6 +97,8 @@ def select_scopes(grant, scope):
         return granted
 
     requested = list(dict.fromkeys(value for value in scope.split(" ") if value))
+    if not requested:
+        raise OAuthError(INVALID_SCOPE, "The scope parameter contains only spaces.")
     malformed = [value for value in requested if not SCOPE_TOKEN.fullmatch(value)]
     if malformed:
         raise OAuthError(
@@ -107,8 +110,9 @@ def select_scopes(grant, scope):
         noun = "scope" if len(not_granted) == 1 else "scopes"
         raise OAuthError(
             INVALID_SCOPE,
-            f"The application is not granted the {noun} {' '.join(not_granted)} "
-            f"for the API {quote_value(grant.api.identifier)}.",
+            f"The application is not granted the {noun} "
+            f"{shorten(' '.join(not_granted))} for the API "
+            f"{quote_value(grant.api.identifier)}.",
         )
     return requested
 

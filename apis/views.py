@@ -7,14 +7,23 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from apis.errors import INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, OAuthError
-from apis.keys import key_ring
+from apis.errors import (
+    INVALID_REQUEST,
+    SERVER_ERROR,
+    UNSUPPORTED_GRANT_TYPE,
+    OAuthError,
+)
+from apis.keys import SigningKeyUnavailable, key_ring
 from apis.token_requests import TokenRequest
 from apis.tokens import issue_token
 
 logger = logging.getLogger(__name__)
 
 CLIENT_CREDENTIALS = "client_credentials"
+
+
+def _from_browser_script(request):
+    return request.headers.get("Sec-Fetch-Mode") in {"cors", "same-origin", "no-cors"}
 
 
 def _no_store(response):
@@ -53,7 +62,17 @@ class TokenView(View):
             logger.info(
                 "Token request rejected: %s: %s", error.error, error.description
             )
+            if _from_browser_script(request):
+                # A Basic challenge makes browsers hold a fetch() for their own
+                # login dialog, so a page such as Swagger UI never sees the
+                # error. Fetch metadata (Sec-Fetch-Mode) marks such requests.
+                error.headers.pop("WWW-Authenticate", None)
             return error.as_response()
+        except SigningKeyUnavailable as error:
+            logger.error("Cannot sign a token: %s", error)
+            return OAuthError(
+                SERVER_ERROR, "The server cannot sign tokens right now.", status=500
+            ).as_response()
 
         logger.info(
             "Issued token %s to client %s for %s",
@@ -71,6 +90,7 @@ class TokenView(View):
         return response
 
 
+@csrf_exempt
 @require_safe
 def jwks(request):
     """Publish the public signing keys as a JWK Set (RFC 7517 section 5)."""
@@ -82,6 +102,7 @@ def jwks(request):
     return response
 
 
+@csrf_exempt
 @require_safe
 def server_metadata(request):
     """Describe the server (RFC 8414 section 2), listing only what it does."""

@@ -5,6 +5,8 @@ routes that need a scope. The Auth0 quickstart routes (`/api/public`,
 samples, so clients written for them work unchanged.
 """
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -12,7 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ping.models import Message
-from ping.serializers import MessageSerializer
+from ping.serializers import (
+    GreetingSerializer,
+    MessageSerializer,
+    SecureGreetingSerializer,
+)
 from scopes.authentication import BearerTokenAuthentication
 from scopes.permissions import TokenHasScopes
 
@@ -26,6 +32,7 @@ class PublicView(APIView):
     permission_classes = [AllowAny]
     message = "Hello from a public endpoint. No token needed."
 
+    @extend_schema(responses=GreetingSerializer, tags=["ping"])
     def get(self, request):
         return Response({"message": self.message})
 
@@ -39,6 +46,7 @@ class SecurePingView(APIView):
     permission_classes = [IsAuthenticated]
     message = "pong, with a valid access token."
 
+    @extend_schema(responses=SecureGreetingSerializer, tags=["ping"])
     def get(self, request):
         return Response({"message": self.message, "client_id": request.auth.client_id})
 
@@ -60,6 +68,11 @@ class ClaimsView(APIView):
     authentication_classes = TOKEN_AUTHENTICATION
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        tags=["ping"],
+        summary="The validated claims of the access token",
+    )
     def get(self, request):
         return Response(request.auth.claims)
 
@@ -69,6 +82,10 @@ class MessagePagination(LimitOffsetPagination):
     max_limit = 200
 
 
+@extend_schema_view(
+    get=extend_schema(tags=["ping"], summary="List messages"),
+    post=extend_schema(tags=["ping"], summary="Post a message"),
+)
 class MessageListView(generics.ListCreateAPIView):
     authentication_classes = TOKEN_AUTHENTICATION
     permission_classes = [TokenHasScopes]

@@ -44,6 +44,10 @@ if not SECRET_KEY:
     # Local development only: `check --deploy` flags this key as insecure.
     SECRET_KEY = "django-insecure-gatehouse-development-key-never-use-in-production"
 
+# Old keys that still verify signatures, client secret hashes and encrypted
+# signing keys after SECRET_KEY is rotated; comma-separated.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -55,6 +59,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "apis",
     "scopes",
     "ping",
@@ -178,6 +184,8 @@ GATEHOUSE_SCOPES = {
     "ISSUER": GATEHOUSE_ISSUER,
     "AUDIENCE": PING_API_IDENTIFIER,
     "KEY_PROVIDER": "apis.keys.find_verification_key",
+    "OPENAPI_TOKEN_URL": "/oauth/token",
+    "OPENAPI_SCOPES": "apis.openapi.protected_api_scopes",
 }
 
 REST_FRAMEWORK = {
@@ -186,7 +194,34 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["project.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "scopes.handlers.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "scopes.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gatehouse",
+    "DESCRIPTION": (
+        "The sample ping API, protected by scope, and the token endpoint that "
+        "issues its access tokens. Press Authorize, then paste a token or log in "
+        "with an application's client id and secret."
+    ),
+    "VERSION": "0.1.0",
+    # The schema and the pages are public, and never read the session cookie.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {
+        "persistAuthorization": True,
+        "deepLinking": True,
+        "displayRequestDuration": True,
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "apis.openapi.add_authorization_server_paths",
+    ],
 }

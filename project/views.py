@@ -8,6 +8,14 @@ def _wants_html(request):
     return request.path.startswith("/admin/")
 
 
+def bad_request(request, exception):
+    if _wants_html(request):
+        return defaults.bad_request(request, exception)
+    return JsonResponse(
+        {"detail": "The request is malformed.", "code": "bad_request"}, status=400
+    )
+
+
 def not_found(request, exception):
     if _wants_html(request):
         return defaults.page_not_found(request, exception)

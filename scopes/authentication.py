@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 # / "+" / "/" ) *"=".
 _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 _REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub"]
+# 9999-12-31T23:59:59Z as a Unix time.
+_MAX_NUMERIC_DATE = 253402300799
 
 _DECODE_ERRORS = [
     (jwt.ExpiredSignatureError, "The access token expired."),
@@ -165,9 +167,25 @@ class BearerTokenAuthentication(BaseAuthentication):
             logger.warning("A bearer token with unexpected claim types", exc_info=True)
             raise InvalidToken("The access token has invalid claims.") from None
 
+        self.check_numeric_dates(claims)
         if denylist.enabled() and denylist.is_revoked(claims.get("jti", "")):
             raise InvalidToken("The access token was revoked.")
         return TokenPrincipal(claims, header, self.read_scopes(claims))
+
+    def check_numeric_dates(self, claims):
+        """
+        Reject `exp`, `nbf` and `iat` that are not JSON numbers (RFC 7519
+        section 2), which PyJWT would read from strings such as "1700000000",
+        and dates past the year 9999, which would never expire in practice.
+        """
+        for claim in ("exp", "nbf", "iat"):
+            if claim not in claims:
+                continue
+            value = claims[claim]
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidToken(f"The {claim} claim must be a number.")
+            if not 0 <= value <= _MAX_NUMERIC_DATE:
+                raise InvalidToken(f"The {claim} claim is out of range.")
 
     def find_issuer(self, unverified_claims):
         """Return the trusted issuer that the token's `iss` names exactly."""

@@ -55,6 +55,11 @@ DEFAULTS = {
     "JWKS_MAX_BYTES": 256 * 1024,
     # The cache alias that holds revoked `jti` values, or None for no denylist.
     "DENYLIST_CACHE": None,
+    # OpenAPI with drf-spectacular: the token URL of the OAuth2 client
+    # credentials scheme (None leaves that scheme out), and its scopes as a
+    # {scope: description} dict or a dotted path to a callable returning one.
+    "OPENAPI_TOKEN_URL": None,
+    "OPENAPI_SCOPES": None,
 }
 
 

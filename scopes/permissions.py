@@ -51,8 +51,9 @@ def required_scopes_for(view, method):
 
     The result is a tuple of alternatives, each a tuple of scopes that are all
     needed. `required_scopes` is a list (all of its scopes), an `AnyOf`, or a
-    mapping from HTTP method to either. HEAD falls back to GET. A method
-    missing from a mapping returns None.
+    mapping from HTTP method to either. HEAD falls back to GET, and OPTIONS,
+    which only describes the endpoint, needs no scope unless it is listed. Any
+    other method missing from a mapping returns None.
     """
     required = getattr(view, "required_scopes", None)
     if required is None:
@@ -63,6 +64,8 @@ def required_scopes_for(view, method):
         method = method.upper()
         if method not in required and method == "HEAD":
             method = "GET"
+        if method not in required and method == "OPTIONS":
+            return ((),)
         if method not in required:
             return None
         required = required[method]

@@ -1,9 +1,11 @@
 import base64
+import os
 import time
 
 import jwt
 import pytest
 from django.conf import settings
+from playwright.sync_api import sync_playwright
 
 from apis.keys import key_ring
 from apis.management.commands.bootstrap import PING_API_NAME, PING_API_SCOPES
@@ -94,3 +96,41 @@ def basic_auth(client_id, secret):
 
 def bearer(token):
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags for headless Chromium as root on a machine with no outside network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, driven by Playwright; never a downloaded browser."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package.")
+    # Playwright's sync API runs an event loop in this thread, and Django
+    # refuses ORM calls next to one unless told that they are safe here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()

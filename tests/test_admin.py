@@ -6,7 +6,7 @@ from django.forms import BooleanField
 from django.test import Client
 from django.urls import reverse
 
-from apis.keys import ensure_signing_key
+from apis.keys import ensure_signing_key, key_ring
 from apis.models import API, Application, ClientGrant, Scope, SigningKey
 from apis.services import create_api, create_application
 
@@ -900,3 +900,22 @@ def test_application_add_popup_hands_back_application(admin_client, ping_api):
     assert 'id="close-popup"' in content
     assert f"&quot;value&quot;: &quot;{application.pk}&quot;" in content
     assert "client_secret_popup.js" in content
+
+
+SENSITIVE_LOOKUPS = [
+    "/admin/apis/application/?client_secret_hash__startswith=hmac",
+    "/admin/apis/application/?client_secret_hash__regex=.",
+    "/admin/apis/signingkey/?encrypted_private_key__startswith=v1",
+    "/admin/apis/signingkey/?encrypted_private_key__regex=.",
+    "/admin/apis/clientgrant/?application__client_secret_hash__startswith=hmac",
+    "/admin/apis/api/?test_application__client_secret_hash__startswith=hmac",
+    "/admin/apis/scope/?grants__application__client_secret_hash__startswith=h",
+]
+
+
+@pytest.mark.parametrize("url", SENSITIVE_LOOKUPS)
+def test_changelist_rejects_secret_lookups(admin_client, make_application, url):
+    make_application()
+    key_ring.signing_key()
+    response = admin_client.get(url)
+    assert response.status_code == 400

@@ -363,3 +363,19 @@ def test_rejection_logs_no_token(client, sign, caplog):
     client.get(SECURE, **bearer(token))
     assert token not in caplog.text
     assert token.split(".")[2] not in caplog.text
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", ["1796400000", True, 10**400, -5])
+def test_numeric_date_types(client, sign, claim, value):
+    now = int(time.time())
+    claims = {"iat": now, "exp": now + 600, "nbf": now}
+    claims[claim] = value
+    token = sign(claims)
+    assert_invalid_token(client.get(SECURE, **bearer(token)))
+
+
+def test_fractional_numeric_dates_accepted(client, sign):
+    now = time.time()
+    token = sign({"iat": now, "exp": now + 600.5})
+    assert client.get(SECURE, **bearer(token)).status_code == 200

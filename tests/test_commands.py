@@ -391,3 +391,66 @@ def test_mint_token_dash_client_id(ping_api):
 
     _, claims = decode_token(token)
     assert claims["client_id"] == application.client_id
+
+
+def test_bootstrap_invalid_ping_identifier(settings, db):
+    settings.PING_API_IDENTIFIER = "has a space"
+    with pytest.raises(CommandError, match="PING_API_IDENTIFIER"):
+        call_command("bootstrap", stdout=io.StringIO())
+    assert not API.objects.exists()
+
+
+def test_create_application_undecodable_name(ping_api):
+    with pytest.raises(CommandError, match="not valid UTF-8"):
+        call_command(
+            "create_application",
+            "bad \udcff name",
+            "--api",
+            ping_api.identifier,
+            stdout=io.StringIO(),
+        )
+
+
+def test_mint_token_undecodable_client_id(ping_api):
+    with pytest.raises(CommandError, match="not valid UTF-8"):
+        call_command(
+            "mint_token",
+            "--api",
+            ping_api.identifier,
+            "--client-id=\udcff",
+            stdout=io.StringIO(),
+        )
+
+
+def test_mint_token_undecryptable_key(make_application, settings):
+    application, _ = make_application()
+    key_ring.signing_key()
+    key_ring.clear()
+    settings.SECRET_KEY = "another-secret-key-" + "z" * 40
+    with pytest.raises(CommandError, match="cannot be decrypted"):
+        call_command(
+            "mint_token",
+            "--api",
+            "https://ping.example.com/api",
+            f"--client-id={application.client_id}",
+            stdout=io.StringIO(),
+        )
+
+
+def test_bootstrap_prints_test_application_credentials(db):
+    output = io.StringIO()
+    call_command("bootstrap", stdout=output)
+    match = re.search(
+        r"client_id (\w+), client_secret (\S+) \(shown only now\)", output.getvalue()
+    )
+    assert match is not None
+    application = Application.objects.get(client_id=match.group(1))
+    assert application.check_client_secret(match.group(2))
+    assert application.name == "Ping API (Test Application)"
+
+
+def test_bootstrap_twice_prints_no_secret(db):
+    call_command("bootstrap", stdout=io.StringIO())
+    output = io.StringIO()
+    call_command("bootstrap", stdout=output)
+    assert "client_secret" not in output.getvalue()

@@ -190,3 +190,53 @@ def test_unknown_api_path_json_404(client, db, settings):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    "text", [5, 1.5e300, True, "bell \x07", "escape \x1b[31m", "rtl \u202e", "zw\u200b"]
+)
+def test_messages_create_rejects_non_text(client, make_token, text):
+    token = make_token(scopes=["create:messages"])
+    response = client.post(
+        "/api/messages",
+        {"text": text},
+        content_type="application/json",
+        **bearer(token),
+    )
+    assert response.status_code == 400
+    assert "text" in response.json()
+    assert not Message.objects.exists()
+
+
+def test_messages_create_keeps_line_breaks(client, make_token):
+    token = make_token(scopes=["create:messages"])
+    response = client.post(
+        "/api/messages",
+        {"text": "line one\nline two\ttab"},
+        content_type="application/json",
+        **bearer(token),
+    )
+    assert response.status_code == 201
+    assert Message.objects.get().text == "line one\nline two\ttab"
+
+
+def test_messages_create_deeply_nested_json(client, make_token):
+    token = make_token(scopes=["create:messages"])
+    body = '{"text": ' + "[" * 100000 + "]" * 100000 + "}"
+    response = client.post(
+        "/api/messages", body, content_type="application/json", **bearer(token)
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_messages_options_needs_no_scope(client, make_token):
+    response = client.options("/api/messages", **bearer(make_token()))
+    assert response.status_code == 200
+
+
+def test_bad_request_json_400(client, db, settings):
+    settings.DEBUG = False
+    response = client.get("/api/ping", HTTP_HOST="evil.example.com")
+    assert response.status_code == 400
+    assert response.json()["code"] == "bad_request"

@@ -5,6 +5,7 @@ import jwt
 import pytest
 from django.conf import settings
 
+from apis.credentials import hash_client_secret
 from apis.keys import key_ring
 from apis.models import API
 from apis.services import create_api
@@ -316,7 +317,7 @@ def test_token_wrong_secret(client, reader):
         {"grant_type": "client_credentials"} | credentials(application, "wrong"),
     )
     assert_error(response, 401, "invalid_client")
-    assert "WWW-Authenticate" not in response
+    assert response["WWW-Authenticate"] == 'Basic realm="gatehouse"'
 
 
 def test_token_wrong_secret_basic_challenge(client, reader):
@@ -799,3 +800,127 @@ def test_token_endpoint_logs_no_secret(client, reader, caplog):
     )
     assert secret not in caplog.text
     assert "eyJ" not in caplog.text
+
+
+def test_token_deeply_nested_json(client, db):
+    body = "[" * 100000 + "]" * 100000
+    assert_error(post_json(client, body), 400, "invalid_request")
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "utf-16", "rot13", "base64"])
+def test_token_non_utf8_charset(client, reader, charset):
+    response = client.generic(
+        "POST",
+        TOKEN_URL,
+        b"grant_type=client_credentials",
+        content_type=f"{FORM}; charset={charset}",
+    )
+    assert_error(response, 400, "invalid_request")
+
+
+def test_token_invalid_utf8_in_form(client, reader):
+    application, secret = reader
+    response = client.post(
+        TOKEN_URL,
+        f"grant_type=client_credentials%FF&client_id={application.client_id}"
+        f"&client_secret={secret}",
+        content_type=FORM,
+    )
+    assert_error(response, 400, "invalid_request")
+
+
+def test_token_too_many_query_parameters(client, db):
+    query = "&".join(f"q{index}=1" for index in range(1001))
+    response = post_form(
+        client, {"grant_type": "client_credentials"}, url=f"{TOKEN_URL}?{query}"
+    )
+    assert_error(response, 400, "invalid_request")
+
+
+def test_token_too_many_body_parameters(client, db):
+    body = "&".join(f"q{index}=1" for index in range(200))
+    response = client.post(TOKEN_URL, body, content_type=FORM)
+    assert_error(response, 400, "invalid_request")
+
+
+def test_token_empty_multipart(client, db):
+    response = client.post(TOKEN_URL, "", content_type="multipart/form-data")
+    assert_error(response, 400, "invalid_request")
+
+
+def test_token_unknown_parameter_with_control_character(client, reader):
+    application, secret = reader
+    response = post_form(
+        client,
+        {"grant_type": "client_credentials", "colour": "\x00"}
+        | credentials(application, secret),
+    )
+    assert response.status_code == 200
+
+
+def test_token_unknown_json_parameter_any_type(client, reader):
+    application, secret = reader
+    response = post_json(
+        client,
+        {"grant_type": "client_credentials", "extra": {"nested": [1, 2]}}
+        | credentials(application, secret),
+    )
+    assert response.status_code == 200
+
+
+def test_token_scope_only_spaces(client, reader):
+    application, secret = reader
+    response = post_form(
+        client,
+        {"grant_type": "client_credentials", "scope": "   "}
+        | credentials(application, secret),
+    )
+    assert_error(response, 400, "invalid_scope")
+
+
+def test_token_huge_scope_description_bounded(client, reader):
+    application, secret = reader
+    response = post_form(
+        client,
+        {"grant_type": "client_credentials", "scope": "a" * 200000}
+        | credentials(application, secret),
+    )
+    assert_error(response, 400, "invalid_scope")
+    assert len(response.json()["error_description"]) <= 400
+
+
+def test_token_undecryptable_key_is_server_error(client, reader, settings, caplog):
+    application, secret = reader
+    key_ring.signing_key()
+    key_ring.clear()
+    settings.SECRET_KEY = "another-secret-key-" + "z" * 40
+    settings.SECRET_KEY_FALLBACKS = [
+        "test-secret-key-for-the-gatehouse-test-suite-only"
+    ]
+    # The client secret still verifies under the fallback, and so does the key.
+    response = post_form(
+        client, {"grant_type": "client_credentials"} | credentials(application, secret)
+    )
+    assert response.status_code == 200
+
+    settings.SECRET_KEY_FALLBACKS = []
+    key_ring.clear()
+    application.client_secret_hash = hash_client_secret(secret)
+    application.save()
+    response = post_form(
+        client, {"grant_type": "client_credentials"} | credentials(application, secret)
+    )
+    assert_error(response, 500, "server_error")
+    assert "cannot be decrypted" in caplog.text
+
+
+def test_token_browser_script_gets_no_basic_challenge(client, reader):
+    application, _ = reader
+    response = post_form(
+        client,
+        {"grant_type": "client_credentials"},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, "wrong"),
+        HTTP_SEC_FETCH_MODE="cors",
+    )
+    assert_error(response, 401, "invalid_client")
+    assert "WWW-Authenticate" not in response

@@ -3,12 +3,13 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from apis.keys import ensure_signing_key
 from apis.models import API, Scope
-from apis.services import create_api
+from apis.services import create_api, rotate_client_secret
 
 PING_API_NAME = "Ping API"
 PING_API_SCOPES = [
@@ -29,7 +30,13 @@ class Command(BaseCommand):
         signing_key = ensure_signing_key()
         self.stdout.write(f"Signing key: {signing_key.algorithm} {signing_key.kid}")
 
-        api = self.ensure_ping_api()
+        try:
+            api = self.ensure_ping_api()
+        except ValidationError as error:
+            raise CommandError(
+                f"PING_API_IDENTIFIER {settings.PING_API_IDENTIFIER!r} is not a valid "
+                f"API identifier: {' '.join(error.messages)}"
+            ) from None
         self.stdout.write(f"Ping API: {api.identifier}")
 
         self.ensure_admin()
@@ -48,9 +55,17 @@ class Command(BaseCommand):
         identifier = settings.PING_API_IDENTIFIER
         api = API.objects.filter(identifier=identifier).first()
         if api is None:
-            return create_api(
+            api = create_api(
                 name=PING_API_NAME, identifier=identifier, scopes=PING_API_SCOPES
             )
+            # A first secret for the Test Application, so Swagger UI and the
+            # walk-through work at once; it is printed now and never again.
+            secret = rotate_client_secret(api.test_application)
+            self.stdout.write(
+                f"Test Application: client_id {api.test_application.client_id}, "
+                f"client_secret {secret} (shown only now)"
+            )
+            return api
         for value, description in PING_API_SCOPES:
             Scope.objects.get_or_create(
                 api=api, value=value, defaults={"description": description}

@@ -3,6 +3,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from apis.management.commands._arguments import check_text_arguments
 from apis.models import API
 from apis.services import create_application
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, name, api, scopes, description, as_json, **options):
+        check_text_arguments(name=name, api=api, scope=scopes, description=description)
         found = API.objects.filter(identifier=api).first()
         if found is None:
             raise CommandError(f"No API has the identifier {api!r}.")

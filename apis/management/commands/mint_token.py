@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apis.errors import OAuthError
+from apis.keys import SigningKeyUnavailable
+from apis.management.commands._arguments import check_text_arguments
 from apis.models import Application
 from apis.tokens import issue_token
 
@@ -24,6 +26,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, api, client_id, scopes, **options):
+        check_text_arguments(api=api, client_id=client_id, scope=scopes or [])
         application = Application.objects.filter(client_id=client_id).first()
         if application is None:
             raise CommandError(f"No application has the client_id {client_id!r}.")
@@ -32,4 +35,6 @@ class Command(BaseCommand):
             token = issue_token(application, audience=api, scope=scope)
         except OAuthError as error:
             raise CommandError(f"{error.error}: {error.description}") from None
+        except SigningKeyUnavailable as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(token.access_token)
