@@ -44,11 +44,8 @@ class Command(BaseCommand):
         admin_url = f"{settings.GATEHOUSE_ISSUER}admin/"
         self.stdout.write(self.style.SUCCESS(f"Gatehouse is ready. Admin: {admin_url}"))
         self.stdout.write(
-            "Next: create an application with\n"
-            f"  python manage.py create_application 'My client' --api "
-            f"{api.identifier} --scope read:messages --json\n"
-            "then request a token from "
-            f"{settings.GATEHOUSE_ISSUER}oauth/token (see README.md)."
+            f"Next: try the API in {settings.GATEHOUSE_ISSUER}api/docs/ with the Test "
+            "Application, or follow the walk-through in README.md."
         )
 
     def ensure_ping_api(self):
