@@ -12,7 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apis.models import API, Application, ClientGrant, Scope, SigningKey
+from apis.console.views import APIConsoleMixin
+from apis.models import API, Application, ClientGrant, Scope, SigningKey, TokenRecord
 from apis.services import create_test_application, rotate_client_secret
 
 
@@ -60,15 +61,11 @@ class ClientGrantForm(forms.ModelForm):
 
 
 class GrantScopesMixin:
-    """Label scopes with their API, and offer only the parent API's on its page."""
+    """Label the scopes of a grant with their API."""
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "scopes":
-            queryset = Scope.objects.select_related("api")
-            parent_api = getattr(request, "_admin_parent_api", None)
-            if parent_api is not None:
-                queryset = queryset.filter(api=parent_api)
-            kwargs["queryset"] = queryset
+            kwargs["queryset"] = Scope.objects.select_related("api")
             kwargs["form_class"] = ScopeChoiceField
             kwargs["widget"] = forms.CheckboxSelectMultiple
         return super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -80,17 +77,8 @@ class ScopeInline(admin.TabularInline):
     extra = 1
 
 
-class APIGrantInline(GrantScopesMixin, admin.TabularInline):
-    model = ClientGrant
-    form = ClientGrantForm
-    fields = ["application", "scopes"]
-    extra = 0
-    verbose_name = "authorized application"
-    verbose_name_plural = "authorized applications"
-
-
 @admin.register(API)
-class APIAdmin(admin.ModelAdmin):
+class APIAdmin(APIConsoleMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "identifier",
@@ -101,7 +89,6 @@ class APIAdmin(admin.ModelAdmin):
     ]
     list_filter = ["signing_algorithm", "token_profile"]
     search_fields = ["name", "identifier"]
-    inlines = [ScopeInline, APIGrantInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(scope_total=Count("scopes"))
@@ -125,10 +112,9 @@ class APIAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, obj.test_application)
 
     def get_inlines(self, request, obj):
-        request._admin_parent_api = obj
-        if obj is None:
-            return [ScopeInline]
-        return self.inlines
+        # Scopes are entered with a new API, so its Test Application gets
+        # them; afterwards the Permissions tab edits them.
+        return [ScopeInline] if obj is None else []
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -271,3 +257,23 @@ class ScopeAdmin(admin.ModelAdmin):
     list_select_related = ["api"]
     search_fields = ["value", "description", "api__name", "api__identifier"]
     ordering = ["api__name", "value"]
+
+
+@admin.register(TokenRecord)
+class TokenRecordAdmin(admin.ModelAdmin):
+    """Tokens minted in the console: read-only, and never the token itself."""
+
+    list_display = ["jti", "client_id", "audience", "scopes", "issued_by", "issued_at"]
+    list_filter = ["source", "api"]
+    list_select_related = ["issued_by"]
+    search_fields = ["jti", "client_id", "audience"]
+    date_hierarchy = "issued_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

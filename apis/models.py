@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -64,6 +65,7 @@ class API(models.Model):
         ordering = ["name"]
         verbose_name = "API"
         verbose_name_plural = "APIs"
+        permissions = [("mint_test_token", "Can mint test tokens in the console")]
         constraints = [
             # Identifiers that differ only in case look alike in the admin and
             # in logs, so only one of them may exist.
@@ -177,3 +179,36 @@ class SigningKey(models.Model):
 
     def __str__(self):
         return f"{self.algorithm} {self.kid}"
+
+
+class TokenRecord(models.Model):
+    """A token that Gatehouse issued: who, for what, until when; never the token."""
+
+    class Source(models.TextChoices):
+        CONSOLE = "console", "Admin console"
+
+    jti = models.CharField("token id (jti)", max_length=64, unique=True)
+    application = models.ForeignKey(
+        Application, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    client_id = models.CharField(max_length=64)
+    api = models.ForeignKey(
+        API, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name="API"
+    )
+    audience = models.CharField(max_length=600)
+    scopes = models.TextField(blank=True, help_text="Space-delimited.")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at"]
+
+    def __str__(self):
+        return self.jti

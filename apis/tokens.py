@@ -85,17 +85,13 @@ def find_grant(application, audience):
     )
 
 
-def select_scopes(grant, scope):
+def parse_scope(scope):
     """
-    Return the scopes for the token: the requested ones, or every granted one.
-
-    `scope` is the space-delimited request parameter (RFC 6749 section 3.3),
-    or None when it was omitted.
+    Split the space-delimited `scope` parameter (RFC 6749 section 3.3) into a
+    list without duplicates, or return None when it was omitted.
     """
-    granted = list(grant.scopes.order_by("value").values_list("value", flat=True))
     if scope is None:
-        return granted
-
+        return None
     requested = list(dict.fromkeys(value for value in scope.split(" ") if value))
     if not requested:
         raise OAuthError(INVALID_SCOPE, "The scope parameter contains only spaces.")
@@ -105,6 +101,17 @@ def select_scopes(grant, scope):
             INVALID_SCOPE,
             f"The scope parameter is malformed near {quote_value(malformed[0])}.",
         )
+    return requested
+
+
+def select_scopes(grant, requested):
+    """
+    Return the scopes for the token: the `requested` list, or every granted
+    scope when it is None.
+    """
+    granted = list(grant.scopes.order_by("value").values_list("value", flat=True))
+    if requested is None:
+        return granted
     not_granted = [value for value in requested if value not in granted]
     if not_granted:
         noun = "scope" if len(not_granted) == 1 else "scopes"
@@ -114,21 +121,22 @@ def select_scopes(grant, scope):
             f"{shorten(' '.join(not_granted))} for the API "
             f"{quote_value(grant.api.identifier)}.",
         )
-    return requested
+    return list(requested)
 
 
-def issue_token(application, *, audience=None, scope=None):
+def issue_token(application, *, audience=None, scopes=None):
     """
     Mint an access token for `application`, or raise `OAuthError`.
 
     The caller has authenticated the application. `audience` is an API
-    identifier or None; `scope` is a space-delimited string or None.
+    identifier or None; `scopes` is a list of scope values, or None for every
+    scope granted for that API.
     """
     if not application.active:
         raise OAuthError(INVALID_CLIENT, "The application is inactive.", status=401)
 
     grant = find_grant(application, audience)
-    scopes = select_scopes(grant, scope)
+    scopes = select_scopes(grant, scopes)
     api = grant.api
 
     issued_at = int(time.time())

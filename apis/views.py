@@ -15,7 +15,7 @@ from apis.errors import (
 )
 from apis.keys import SigningKeyUnavailable, key_ring
 from apis.token_requests import TokenRequest
-from apis.tokens import issue_token
+from apis.tokens import issue_token, parse_scope
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class TokenView(View):
             token = issue_token(
                 application,
                 audience=token_request.audience(),
-                scope=token_request.get("scope"),
+                scopes=parse_scope(token_request.get("scope")),
             )
         except OAuthError as error:
             logger.info(

@@ -48,8 +48,8 @@ def make_token(make_application):
 
     def make(scopes=(), **kwargs):
         application, _ = make_application(scopes=scopes)
-        scope = " ".join(scopes) if scopes else None
-        return issue_token(application, scope=scope, **kwargs).access_token
+        requested = list(scopes) if scopes else None
+        return issue_token(application, scopes=requested, **kwargs).access_token
 
     return make
 

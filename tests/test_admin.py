@@ -192,21 +192,14 @@ def test_api_change_ignores_posted_identifier(admin_client, ping_api):
     assert ping_api.identifier == "https://ping.example.com/api"
 
 
-def test_api_change_offers_only_its_scopes(admin_client, ping_api, billing_api):
+def test_api_change_shows_console_tabs(admin_client, ping_api):
     response = admin_client.get(reverse("admin:apis_api_change", args=[ping_api.pk]))
 
     assert response.status_code == 200
-    prefix = inline_prefix(response, ClientGrant)
-    formset = next(
-        inline.formset
-        for inline in response.context["inline_admin_formsets"]
-        if inline.formset.prefix == prefix
-    )
-    offered = formset.empty_form.fields["scopes"].queryset
-    assert sorted(offered.values_list("value", flat=True)) == [
-        "create:messages",
-        "read:messages",
-    ]
+    assert response.context["inline_admin_formsets"] == []
+    content = response.content.decode()
+    for tab in ["quickstart", "permissions", "applications", "test"]:
+        assert reverse(f"admin:apis_api_{tab}", args=[ping_api.pk]) in content
 
 
 # API validation
@@ -316,21 +309,6 @@ def test_api_add_rejects_duplicate_scope(admin_client):
     assert "Please correct the duplicate data for value." in messages
     assert API.objects.count() == 0
     assert Scope.objects.count() == 0
-
-
-def test_api_change_rejects_existing_scope(admin_client, ping_api):
-    url = reverse("admin:apis_api_change", args=[ping_api.pk])
-    page = admin_client.get(url)
-    data = form_data(page)
-    add_inline_form(data, inline_prefix(page, Scope), value="read:messages")
-
-    response = admin_client.post(url, data)
-
-    assert response.status_code == 200
-    assert "Please correct the duplicate data for value." in inline_errors(
-        response, Scope
-    )
-    assert ping_api.scopes.filter(value="read:messages").count() == 1
 
 
 def test_api_add_allows_scope_of_other_api(admin_client, billing_api):

@@ -4,7 +4,7 @@ from apis.errors import OAuthError
 from apis.keys import SigningKeyUnavailable
 from apis.management.commands._arguments import check_text_arguments
 from apis.models import Application
-from apis.tokens import issue_token
+from apis.tokens import issue_token, parse_scope
 
 
 class Command(BaseCommand):
@@ -30,9 +30,9 @@ class Command(BaseCommand):
         application = Application.objects.filter(client_id=client_id).first()
         if application is None:
             raise CommandError(f"No application has the client_id {client_id!r}.")
-        scope = " ".join(scopes) if scopes is not None else None
         try:
-            token = issue_token(application, audience=api, scope=scope)
+            requested = parse_scope(" ".join(scopes)) if scopes is not None else None
+            token = issue_token(application, audience=api, scopes=requested)
         except OAuthError as error:
             raise CommandError(f"{error.error}: {error.description}") from None
         except SigningKeyUnavailable as error:
