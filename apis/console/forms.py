@@ -39,6 +39,11 @@ class MintForm(forms.Form):
         self.fields["scopes"].choices = [
             (scope.value, scope.value) for scope in api.scopes.order_by("value")
         ]
+        if test_first and not self.is_bound:
+            # Without JavaScript, the page starts with the first application
+            # and every scope it is granted.
+            self.initial["application"] = test_first[0].pk
+            self.initial["scopes"] = sorted(self.granted_scopes(test_first[0]))
 
     def granted_scopes(self, application):
         grant = self.grants.get(application.pk)

@@ -1,7 +1,6 @@
 """
-Code that requests a token with the client credentials grant, in the
-languages API teams use most. The secret stays a placeholder: Gatehouse stores
-only its hash.
+Code that requests a token with the client credentials grant, in eight
+languages. The secret stays a placeholder: Gatehouse stores only its hash.
 """
 
 import json
