@@ -379,3 +379,19 @@ def test_fractional_numeric_dates_accepted(client, sign):
     now = time.time()
     token = sign({"iat": now, "exp": now + 600.5})
     assert client.get(SECURE, **bearer(token)).status_code == 200
+
+
+def test_jwe_rejected(client, db):
+    header = b64({"alg": "RSA-OAEP", "enc": "A256GCM", "typ": "at+jwt"})
+    jwe = f"{header}.{b64(b'key')}.{b64(b'iv')}.{b64(b'ciphertext')}.{b64(b'tag')}"
+    assert_invalid_token(
+        client.get(SECURE, **bearer(jwe)), "The access token is malformed."
+    )
+
+
+def test_embedded_x5c_ignored(client, sign):
+    foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = sign(headers={"x5c": ["MIIBfake"]}, key=foreign)
+    assert_invalid_token(
+        client.get(SECURE, **bearer(token)), "The access token signature is invalid."
+    )

@@ -180,3 +180,21 @@ def test_console_test_tab_needs_permission(
         live_server.url + reverse("admin:apis_api_test", args=[ping_api.pk])
     )
     assert response.status == 403
+
+
+def test_console_open_in_swagger_ui(
+    page, live_server, issuer_is_live_server, superuser, ping_api
+):
+    log_in(page, live_server, "root")
+    open_tab(page, live_server, ping_api, "test")
+    mint(page, ["read:messages"])
+    page.get_by_role("link", name="Open in Swagger UI").click()
+    page.wait_for_selector(".opblock")
+    assert "access_token" not in page.url
+
+    operation = page.locator("#operations-ping-messages_list")
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table tr.response .response-col_status")
+    assert status.inner_text().strip() == "200"
