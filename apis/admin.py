@@ -1,19 +1,37 @@
+import base64
 import json
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.db.models.constants import LOOKUP_SEP
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apis.console.views import APIConsoleMixin
-from apis.models import API, Application, ClientGrant, Scope, SigningKey, TokenRecord
+from apis.keys import (
+    KeyStateError,
+    create_signing_key,
+    publish_new_version,
+    revoke,
+    rotate,
+)
+from apis.models import (
+    API,
+    Application,
+    ClientGrant,
+    KeyEvent,
+    Scope,
+    SigningAlgorithm,
+    SigningKey,
+    TokenRecord,
+)
 from apis.services import create_test_application, rotate_client_secret
 
 
@@ -120,6 +138,46 @@ class APIAdmin(APIConsoleMixin, admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         if not change:
             create_test_application(form.instance)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        has_secret = obj.secret_keys.filter(state=SigningKey.State.CURRENT).exists()
+        if obj.signing_algorithm == SigningAlgorithm.HS256 and not has_secret:
+            _, secret = create_signing_key(
+                SigningAlgorithm.HS256,
+                SigningKey.State.CURRENT,
+                actor=request.user.get_username(),
+                api=obj,
+            )
+            publish_new_version()
+            request._new_hs256_secret = base64.urlsafe_b64encode(secret).decode()
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._hs256_secret_response(request, obj) or super().response_add(
+            request, obj, post_url_continue
+        )
+
+    def response_change(self, request, obj):
+        return self._hs256_secret_response(request, obj) or super().response_change(
+            request, obj
+        )
+
+    def _hs256_secret_response(self, request, api):
+        secret = getattr(request, "_new_hs256_secret", None)
+        if secret is None:
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "api": api,
+            "secret": secret,
+            "title": "HS256 secret",
+        }
+        response = TemplateResponse(
+            request, "admin/apis/api/hs256_secret.html", context
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class ApplicationGrantInline(GrantScopesMixin, admin.TabularInline):
@@ -233,11 +291,33 @@ class ClientGrantAdmin(GrantScopesMixin, admin.ModelAdmin):
 
 @admin.register(SigningKey)
 class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
-    """Read-only: the private half is never shown."""
+    """Read-only keys, with rotation and revocation; the private half never shows."""
 
     sensitive_fields = ["encrypted_private_key"]
-    list_display = ["kid", "algorithm", "created_at"]
-    fields = ["kid", "algorithm", "created_at", "public_jwk"]
+    list_display = [
+        "kid",
+        "algorithm",
+        "state",
+        "api",
+        "created_at",
+        "activated_at",
+        "retired_at",
+        "revoked_at",
+    ]
+    list_filter = ["algorithm", "state"]
+    list_select_related = ["api"]
+    search_fields = ["kid"]
+    fields = [
+        "kid",
+        "algorithm",
+        "state",
+        "api",
+        "created_at",
+        "activated_at",
+        "retired_at",
+        "revoked_at",
+        "public_jwk",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request):
@@ -249,14 +329,107 @@ class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def get_urls(self):
+        return [
+            path(
+                "rotate/",
+                self.admin_site.admin_view(self.rotate_view),
+                name="apis_signingkey_rotate",
+            ),
+            path(
+                "<path:object_id>/revoke/",
+                self.admin_site.admin_view(self.revoke_view),
+                name="apis_signingkey_revoke",
+            ),
+            *super().get_urls(),
+        ]
 
-@admin.register(Scope)
-class ScopeAdmin(admin.ModelAdmin):
-    list_display = ["value", "api", "description"]
-    list_filter = ["api"]
-    list_select_related = ["api"]
-    search_fields = ["value", "description", "api__name", "api__identifier"]
-    ordering = ["api__name", "value"]
+    def changelist_view(self, request, extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["can_rotate"] = request.user.has_perm("apis.rotate_signingkey")
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        extra_context["can_revoke"] = request.user.has_perm("apis.revoke_signingkey")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def rotate_view(self, request):
+        if not request.user.has_perm("apis.rotate_signingkey"):
+            raise PermissionDenied
+        algorithms = sorted(
+            SigningKey.objects.filter(
+                api=None, state=SigningKey.State.NEXT
+            ).values_list("algorithm", flat=True)
+        )
+        if request.method == "POST":
+            algorithm = request.POST.get("algorithm")
+            if algorithm not in algorithms:
+                messages.error(request, "Choose an algorithm that has keys.")
+            else:
+                try:
+                    current = rotate(
+                        algorithm,
+                        actor=request.user.get_username(),
+                        force="force" in request.POST,
+                    )
+                except KeyStateError as error:
+                    messages.error(request, str(error))
+                else:
+                    messages.success(request, f"{algorithm}: {current.kid} now signs.")
+                    return HttpResponseRedirect(
+                        reverse("admin:apis_signingkey_changelist")
+                    )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Rotate signing keys",
+            "algorithms": algorithms,
+            "jwks_max_age": settings.GATEHOUSE_JWKS_MAX_AGE_SECONDS,
+        }
+        return TemplateResponse(request, "admin/apis/signingkey/rotate.html", context)
+
+    def revoke_view(self, request, object_id):
+        if not request.user.has_perm("apis.revoke_signingkey"):
+            raise PermissionDenied
+        key = self.get_object(request, unquote(object_id))
+        if key is None:
+            raise Http404(f"No signing key with the id {object_id!r}.")
+        if request.method == "POST":
+            try:
+                revoke(key.kid, actor=request.user.get_username())
+            except KeyStateError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, f"{key.kid} is revoked.")
+            return HttpResponseRedirect(
+                reverse("admin:apis_signingkey_change", args=[key.pk])
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Revoke this signing key?",
+            "key": key,
+        }
+        return TemplateResponse(request, "admin/apis/signingkey/revoke.html", context)
+
+
+@admin.register(KeyEvent)
+class KeyEventAdmin(admin.ModelAdmin):
+    """The audit trail of signing keys: read-only."""
+
+    list_display = ["created_at", "kid", "algorithm", "action", "actor"]
+    list_filter = ["action", "algorithm"]
+    search_fields = ["kid", "actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(TokenRecord)
@@ -277,3 +450,12 @@ class TokenRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Scope)
+class ScopeAdmin(admin.ModelAdmin):
+    list_display = ["value", "api", "description"]
+    list_filter = ["api"]
+    list_select_related = ["api"]
+    search_fields = ["value", "description", "api__name", "api__identifier"]
+    ordering = ["api__name", "value"]

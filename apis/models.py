@@ -10,11 +10,16 @@ from scopes.models import AbstractScope
 MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 60 * 60
 
 
+class SigningAlgorithm(models.TextChoices):
+    RS256 = "RS256", "RS256 (RSA 2048, PKCS#1 v1.5)"
+    PS256 = "PS256", "PS256 (RSA 2048, PSS)"
+    ES256 = "ES256", "ES256 (ECDSA P-256)"
+    EDDSA = "EdDSA", "EdDSA (Ed25519)"
+    HS256 = "HS256", "HS256 (a secret of this API's own)"
+
+
 class API(models.Model):
     """A resource server: the audience of the tokens that Gatehouse issues."""
-
-    class SigningAlgorithm(models.TextChoices):
-        RS256 = "RS256", "RS256"
 
     class TokenProfile(models.TextChoices):
         AUTH0 = "auth0", "Auth0 (typ JWT)"
@@ -34,6 +39,11 @@ class API(models.Model):
         max_length=16,
         choices=SigningAlgorithm.choices,
         default=SigningAlgorithm.RS256,
+        help_text=(
+            "Applies to new tokens; tokens already issued stay valid until they "
+            "expire. HS256 tokens can be verified only by holders of the API's "
+            "secret, which is shown once."
+        ),
     )
     token_lifetime_seconds = models.PositiveIntegerField(
         "token lifetime (seconds)",
@@ -165,20 +175,96 @@ class ClientGrant(models.Model):
 
 
 class SigningKey(models.Model):
-    """A key pair that signs access tokens; the private half is encrypted."""
+    """
+    A key that signs access tokens; the private half is encrypted at rest.
+
+    Each algorithm has one current key (signs), one next key (published in the
+    JWKS before it signs) and any number of previous keys (published, verify,
+    no longer sign). A revoked key neither verifies nor returns. HS256 keys
+    belong to one API and are never published.
+    """
+
+    class State(models.TextChoices):
+        NEXT = "next", "Next (published, not yet signing)"
+        CURRENT = "current", "Current (signing)"
+        PREVIOUS = "previous", "Previous (verifying only)"
+        REVOKED = "revoked", "Revoked"
 
     kid = models.CharField("key id", max_length=64, unique=True, editable=False)
-    algorithm = models.CharField(max_length=16, editable=False)
-    public_jwk = models.JSONField(editable=False)
+    algorithm = models.CharField(
+        max_length=16, choices=SigningAlgorithm.choices, editable=False
+    )
+    state = models.CharField(max_length=16, choices=State.choices, editable=False)
+    api = models.ForeignKey(
+        API,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="secret_keys",
+        verbose_name="API",
+        help_text="The API whose HS256 secret this is; empty for public keys.",
+    )
+    public_jwk = models.JSONField(editable=False, default=dict)
     encrypted_private_key = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["algorithm", "-created_at", "-id"]
+        permissions = [
+            ("rotate_signingkey", "Can rotate signing keys"),
+            ("revoke_signingkey", "Can revoke signing keys"),
+        ]
+        constraints = [
+            # The database, not the code, keeps one current and one next key
+            # per algorithm, even when two processes rotate at once.
+            models.UniqueConstraint(
+                fields=["algorithm"],
+                condition=models.Q(state="current", api__isnull=True),
+                name="one_current_public_key_per_algorithm",
+            ),
+            models.UniqueConstraint(
+                fields=["algorithm"],
+                condition=models.Q(state="next", api__isnull=True),
+                name="one_next_public_key_per_algorithm",
+            ),
+            models.UniqueConstraint(
+                fields=["algorithm", "api"],
+                condition=models.Q(state="current", api__isnull=False),
+                name="one_current_secret_per_api",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.algorithm} {self.kid} ({self.state})"
+
+
+class KeyEvent(models.Model):
+    """An audit record of a signing key's life: created, rotated, revoked."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        ACTIVATED = "activated", "Became current"
+        RETIRED = "retired", "Became previous"
+        REVOKED = "revoked", "Revoked"
+        REENCRYPTED = "reencrypted", "Re-encrypted"
+
+    kid = models.CharField("key id", max_length=64)
+    algorithm = models.CharField(max_length=16)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    actor = models.CharField(
+        max_length=150, help_text="The admin user, or the command that acted."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        get_latest_by = ["created_at", "id"]
 
     def __str__(self):
-        return f"{self.algorithm} {self.kid}"
+        return f"{self.kid} {self.action}"
 
 
 class TokenRecord(models.Model):

@@ -154,7 +154,7 @@ def issue_token(application, *, audience=None, scopes=None):
     if scopes:
         claims["scope"] = " ".join(scopes)
 
-    signing_key = key_ring.signing_key()
+    signing_key = key_ring.signing_key(api.signing_algorithm, api)
     header = {"alg": signing_key.algorithm, "kid": signing_key.kid}
     header["typ"] = api.token_type_header
     access_token = jwt.encode(

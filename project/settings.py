@@ -6,6 +6,7 @@ The defaults suit local development on SQLite; production sets `SECRET_KEY`,
 `DATABASE_URL`, `REDIS_URL`, `ALLOWED_HOSTS` and `GATEHOUSE_ISSUER`.
 """
 
+import base64
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -173,6 +174,35 @@ def _read_issuer():
 
 
 GATEHOUSE_ISSUER = _read_issuer()
+
+
+def _read_key_encryption_keys():
+    values = [os.environ.get("GATEHOUSE_KEY_ENCRYPTION_KEY", "")]
+    values += env_list("GATEHOUSE_KEY_ENCRYPTION_KEY_FALLBACKS")
+    for value in filter(None, values):
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ImproperlyConfigured(
+                "GATEHOUSE_KEY_ENCRYPTION_KEY and its fallbacks must be 32 bytes in "
+                'URL-safe base64; make one with: python -c "import base64, os; '
+                'print(base64.urlsafe_b64encode(os.urandom(32)).decode())"'
+            )
+    if not values[0] and not DEBUG:
+        raise ImproperlyConfigured(
+            "GATEHOUSE_KEY_ENCRYPTION_KEY is missing: it encrypts the signing keys "
+            "at rest. Set it, or set DEBUG=1 for local development."
+        )
+    return values[0], values[1:]
+
+
+# The key that encrypts private signing keys at rest; in development, a key
+# derived from SECRET_KEY stands in for it.
+GATEHOUSE_KEY_ENCRYPTION_KEY, GATEHOUSE_KEY_ENCRYPTION_KEY_FALLBACKS = (
+    _read_key_encryption_keys()
+)
 GATEHOUSE_DEFAULT_AUDIENCE = os.environ.get("GATEHOUSE_DEFAULT_AUDIENCE", "")
 GATEHOUSE_JWKS_MAX_AGE_SECONDS = 300
 PING_API_IDENTIFIER = os.environ.get(

@@ -167,10 +167,17 @@ class BearerTokenAuthentication(BaseAuthentication):
             logger.warning("A bearer token with unexpected claim types", exc_info=True)
             raise InvalidToken("The access token has invalid claims.") from None
 
+        if key.audience is not None and key.audience not in self.audiences_of(claims):
+            raise InvalidToken("The access token is signed with another API's key.")
         self.check_numeric_dates(claims)
         if denylist.enabled() and denylist.is_revoked(claims.get("jti", "")):
             raise InvalidToken("The access token was revoked.")
         return TokenPrincipal(claims, header, self.read_scopes(claims))
+
+    @staticmethod
+    def audiences_of(claims):
+        audience = claims.get("aud")
+        return [audience] if isinstance(audience, str) else list(audience or [])
 
     def check_numeric_dates(self, claims):
         """

@@ -2,8 +2,15 @@ from typing import Any, NamedTuple
 
 
 class VerificationKey(NamedTuple):
-    """A public key that verifies tokens, pinned to exactly one algorithm."""
+    """
+    A key that verifies tokens, pinned to exactly one algorithm.
+
+    A shared secret (HMAC) belongs to one API: `audience` then names it, and
+    the key verifies only tokens whose `aud` contains that API, so a secret
+    that one resource server holds cannot forge tokens for another.
+    """
 
     kid: str
     algorithm: str
     key: Any
+    audience: str | None = None

@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from django.conf import settings
 
-from apis.keys import generate_signing_key, key_ring
+from apis.keys import create_signing_key, key_ring
+from apis.models import SigningKey
 from tests.conftest import bearer
 
 SECURE = "/api/ping/secure"
@@ -236,7 +237,7 @@ def test_kid_not_a_string(client, sign, kid):
 
 def test_wrong_registered_kid(client, sign):
     signing_key = key_ring.signing_key()
-    other = generate_signing_key()
+    other, _ = create_signing_key("RS256", SigningKey.State.PREVIOUS, "test")
     key_ring.clear()
     token = sign(headers={"kid": other.kid}, key=signing_key.private_key)
     assert_invalid_token(

@@ -51,9 +51,10 @@ def no_superuser_password(monkeypatch):
 def test_bootstrap_creates_signing_key(db, no_superuser_password):
     output = run_command("bootstrap")
 
-    signing_key = SigningKey.objects.get()
+    signing_key = SigningKey.objects.get(state="current")
     assert signing_key.algorithm == "RS256"
     assert f"Signing key: RS256 {signing_key.kid}" in output
+    assert SigningKey.objects.filter(state="next", algorithm="RS256").count() == 1
 
 
 def test_bootstrap_creates_ping_api(db, no_superuser_password):
@@ -426,7 +427,9 @@ def test_mint_token_undecryptable_key(make_application, settings):
     application, _ = make_application()
     key_ring.signing_key()
     key_ring.clear()
-    settings.SECRET_KEY = "another-secret-key-" + "z" * 40
+    settings.GATEHOUSE_KEY_ENCRYPTION_KEY = (
+        "b3RoZXIta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU"
+    )
     with pytest.raises(CommandError, match="cannot be decrypted"):
         call_command(
             "mint_token",

@@ -5,17 +5,20 @@ import json
 import pytest
 from django.conf import settings
 
-from apis.keys import generate_signing_key, key_ring
+from apis.keys import key_ring
+from apis.models import SigningKey
 
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k"}
 
 
-def test_jwks_publishes_public_key(client, db):
+def test_jwks_publishes_current_and_next_keys(client, db):
     signing_key = key_ring.signing_key()
+    next_key = SigningKey.objects.get(state="next")
     response = client.get("/.well-known/jwks.json")
     assert response.status_code == 200
-    (key,) = response.json()["keys"]
-    assert key["kid"] == signing_key.kid
+    keys = response.json()["keys"]
+    assert {key["kid"] for key in keys} == {signing_key.kid, next_key.kid}
+    key = next(key for key in keys if key["kid"] == signing_key.kid)
     assert key["kty"] == "RSA"
     assert key["alg"] == "RS256"
     assert key["use"] == "sig"
@@ -30,7 +33,7 @@ def test_jwks_cache_control(client, db):
 
 def test_jwks_kid_is_rfc7638_thumbprint(client, db):
     key_ring.signing_key()
-    (key,) = client.get("/.well-known/jwks.json").json()["keys"]
+    key = client.get("/.well-known/jwks.json").json()["keys"][0]
     canonical = json.dumps(
         {"e": key["e"], "kty": key["kty"], "n": key["n"]}, separators=(",", ":")
     )
@@ -40,22 +43,22 @@ def test_jwks_kid_is_rfc7638_thumbprint(client, db):
 
 def test_jwks_key_is_2048_bits(client, db):
     key_ring.signing_key()
-    (key,) = client.get("/.well-known/jwks.json").json()["keys"]
+    key = client.get("/.well-known/jwks.json").json()["keys"][0]
     modulus = base64.urlsafe_b64decode(key["n"] + "==")
     assert len(modulus) * 8 == 2048
 
 
-def test_jwks_lists_every_key(client, db):
-    first = key_ring.signing_key().kid
-    second = generate_signing_key().kid
+def test_jwks_leaves_out_revoked_keys(client, db):
+    key_ring.signing_key()
+    SigningKey.objects.filter(state="next").update(state="revoked")
     key_ring.clear()
     kids = {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
-    assert kids == {first, second}
+    assert kids == {key_ring.signing_key().kid}
 
 
-def test_jwks_generates_key_on_first_use(client, db):
+def test_jwks_generates_keys_on_first_use(client, db):
     response = client.get("/.well-known/jwks.json")
-    assert len(response.json()["keys"]) == 1
+    assert len(response.json()["keys"]) == 2
 
 
 @pytest.mark.parametrize(

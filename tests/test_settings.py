@@ -25,7 +25,10 @@ VARIABLES = [
     "GATEHOUSE_ISSUER",
     "GATEHOUSE_DEFAULT_AUDIENCE",
     "PING_API_IDENTIFIER",
+    "GATEHOUSE_KEY_ENCRYPTION_KEY",
+    "GATEHOUSE_KEY_ENCRYPTION_KEY_FALLBACKS",
 ]
+KEK = "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM"
 
 
 def load_settings(**environment):
@@ -54,7 +57,9 @@ def test_debug_allows_missing_secret_key():
 
 
 def test_defaults():
-    values = json.loads(load_settings(SECRET_KEY="k").stdout)
+    values = json.loads(
+        load_settings(SECRET_KEY="k", GATEHOUSE_KEY_ENCRYPTION_KEY=KEK).stdout
+    )
     assert values["debug"] is False
     assert values["engine"] == "django.db.backends.sqlite3"
     assert values["cache"] == "django.core.cache.backends.locmem.LocMemCache"
@@ -66,6 +71,7 @@ def test_defaults():
 def test_environment_overrides():
     result = load_settings(
         SECRET_KEY="k",
+        GATEHOUSE_KEY_ENCRYPTION_KEY=KEK,
         DATABASE_URL="postgres://u@127.0.0.1:5432/db",
         REDIS_URL="redis://127.0.0.1:6379/1",
         GATEHOUSE_ISSUER="https://auth.example.com/",
@@ -93,15 +99,45 @@ def test_environment_overrides():
     ],
 )
 def test_invalid_issuer(issuer):
-    result = load_settings(SECRET_KEY="k", GATEHOUSE_ISSUER=issuer)
+    result = load_settings(
+        SECRET_KEY="k", GATEHOUSE_KEY_ENCRYPTION_KEY=KEK, GATEHOUSE_ISSUER=issuer
+    )
     assert result.returncode != 0
     assert "GATEHOUSE_ISSUER" in result.stderr
 
 
 def test_invalid_debug_value():
-    result = load_settings(SECRET_KEY="k", DEBUG="maybe")
+    result = load_settings(
+        SECRET_KEY="k", GATEHOUSE_KEY_ENCRYPTION_KEY=KEK, DEBUG="maybe"
+    )
     assert result.returncode != 0
     assert "DEBUG must be true or false" in result.stderr
+
+
+def test_key_encryption_key_required_without_debug():
+    result = load_settings(SECRET_KEY="k")
+    assert result.returncode != 0
+    assert "GATEHOUSE_KEY_ENCRYPTION_KEY is missing" in result.stderr
+
+
+def test_debug_needs_no_key_encryption_key():
+    assert load_settings(DEBUG="1").returncode == 0
+
+
+@pytest.mark.parametrize("value", ["short", "not base64 !!", KEK + "AAAA"])
+def test_invalid_key_encryption_key(value):
+    result = load_settings(SECRET_KEY="k", GATEHOUSE_KEY_ENCRYPTION_KEY=value)
+    assert result.returncode != 0
+    assert "must be 32 bytes" in result.stderr
+
+
+def test_invalid_key_encryption_key_fallback():
+    result = load_settings(
+        SECRET_KEY="k",
+        GATEHOUSE_KEY_ENCRYPTION_KEY=KEK,
+        GATEHOUSE_KEY_ENCRYPTION_KEY_FALLBACKS="short",
+    )
+    assert result.returncode != 0
 
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="REDIS_URL is not set")

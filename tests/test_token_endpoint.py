@@ -5,7 +5,6 @@ import jwt
 import pytest
 from django.conf import settings
 
-from apis.credentials import hash_client_secret
 from apis.keys import key_ring
 from apis.models import API
 from apis.services import create_api
@@ -893,20 +892,19 @@ def test_token_undecryptable_key_is_server_error(client, reader, settings, caplo
     application, secret = reader
     key_ring.signing_key()
     key_ring.clear()
-    settings.SECRET_KEY = "another-secret-key-" + "z" * 40
-    settings.SECRET_KEY_FALLBACKS = [
-        "test-secret-key-for-the-gatehouse-test-suite-only"
-    ]
-    # The client secret still verifies under the fallback, and so does the key.
+    original = settings.GATEHOUSE_KEY_ENCRYPTION_KEY
+    settings.GATEHOUSE_KEY_ENCRYPTION_KEY = (
+        "b3RoZXIta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU"
+    )
+    settings.GATEHOUSE_KEY_ENCRYPTION_KEY_FALLBACKS = [original]
+    # The signing key still decrypts under the fallback.
     response = post_form(
         client, {"grant_type": "client_credentials"} | credentials(application, secret)
     )
     assert response.status_code == 200
 
-    settings.SECRET_KEY_FALLBACKS = []
+    settings.GATEHOUSE_KEY_ENCRYPTION_KEY_FALLBACKS = []
     key_ring.clear()
-    application.client_secret_hash = hash_client_secret(secret)
-    application.save()
     response = post_form(
         client, {"grant_type": "client_credentials"} | credentials(application, secret)
     )

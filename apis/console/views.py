@@ -4,6 +4,7 @@ Quick Start, Settings (the change form), Permissions, Machine to Machine
 Applications and Test.
 """
 
+import json
 import logging
 from datetime import UTC, datetime
 
@@ -12,7 +13,7 @@ from django.contrib import messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -47,6 +48,14 @@ CLAIM_NOTES = {
     "gty": "Grant type: client credentials.",
     "scope": "The scopes the token carries, space-delimited.",
 }
+
+
+def _as_id(value):
+    """Return `value` as a primary key, or None when it cannot be one."""
+    if not (value.isascii() and value.isdecimal()):
+        return None
+    number = int(value)
+    return number if 0 < number < 2**63 else None
 
 
 def _explained(values, notes):
@@ -136,13 +145,20 @@ class APIConsoleMixin:
         api = self.get_console_api(request, object_id)
         issuer = settings.GATEHOUSE_ISSUER
         scopes = list(api.scopes.values_list("value", flat=True))
+        example_scope = scopes[0] if scopes else "read:items"
+        jwks_uri = f"{issuer}.well-known/jwks.json"
         return self.render_tab(
             request,
             api,
             "quickstart",
             {
                 "issuer": issuer,
-                "jwks_uri": f"{issuer}.well-known/jwks.json",
+                "jwks_uri": jwks_uri,
+                # Python string literals for the settings example.
+                "issuer_literal": json.dumps(issuer),
+                "jwks_uri_literal": json.dumps(jwks_uri),
+                "audience_literal": json.dumps(api.identifier),
+                "example_scope_literal": json.dumps(example_scope),
                 "token_url": f"{issuer}oauth/token",
                 "metadata_url": f"{issuer}.well-known/oauth-authorization-server",
                 "example_scope": scopes[0] if scopes else "read:items",
@@ -165,14 +181,28 @@ class APIConsoleMixin:
             if not editable:
                 raise PermissionDenied
             formset = ScopeFormSet(request.POST, instance=api, prefix="scopes")
-            if formset.is_valid():
-                formset.save()
-                self.log_change(request, api, "Changed the API's scopes.")
-                messages.success(request, "The scopes were saved.")
+            if formset.is_valid() and self.save_scopes(request, api, formset):
                 return HttpResponseRedirect(request.path)
         return self.render_tab(
             request, api, "permissions", {"formset": formset, "editable": editable}
         )
+
+    def save_scopes(self, request, api, formset):
+        try:
+            with transaction.atomic():
+                formset.save()
+        except IntegrityError:
+            # Rows are saved one by one, so swapping two values collides with
+            # the unique constraint half-way; nothing was saved.
+            messages.error(
+                request,
+                "Two scopes cannot trade values in one save. Rename one to a "
+                "temporary value first.",
+            )
+            return False
+        self.log_change(request, api, "Changed the API's scopes.")
+        messages.success(request, "The scopes were saved.")
+        return True
 
     # Machine to Machine Applications: grants of this API.
 
@@ -184,6 +214,8 @@ class APIConsoleMixin:
 
     def applications_view(self, request, object_id):
         api = self.get_console_api(request, object_id)
+        if not request.user.has_perm("apis.view_application"):
+            raise PermissionDenied
         editable = self.can_edit_grants(request)
         if request.method == "POST":
             if not editable:
@@ -232,7 +264,8 @@ class APIConsoleMixin:
         scopes = {scope.value: scope for scope in api.scopes.all()}
         grant_all = request.POST.get("grant_all")
         if grant_all:
-            application = Application.objects.filter(pk=grant_all).first()
+            pk = _as_id(grant_all)
+            application = Application.objects.filter(pk=pk).first() if pk else None
             if application is None:
                 raise Http404("No such application.")
             grant, _ = ClientGrant.objects.get_or_create(
@@ -243,10 +276,8 @@ class APIConsoleMixin:
             messages.success(request, f"{application} is granted every scope.")
             return
 
-        ids = [
-            value for value in request.POST.getlist("application") if value.isdigit()
-        ]
-        for application in Application.objects.filter(pk__in=ids):
+        ids = filter(None, map(_as_id, request.POST.getlist("application")))
+        for application in Application.objects.filter(pk__in=list(ids)):
             authorized = f"authorized-{application.pk}" in request.POST
             chosen = [
                 scopes[value]
