@@ -4,19 +4,29 @@ PYTHON ?= python3
 VENV ?= .venv
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# gunicorn's rule of thumb: two workers per core, plus one.
+WORKERS ?= $(shell $(PYTHON) -c "import os; print(2 * os.cpu_count() + 1)")
 
 BIN := $(VENV)/bin
 
-# Development defaults; the environment overrides each of them.
-export DEBUG ?= 1
-export GATEHOUSE_ISSUER ?= http://$(HOST):$(PORT)/
+.PHONY: run serve test lint format install install-test clean
 
-.PHONY: run test lint format install install-test clean
-
+# Development: DEBUG on, SQLite unless DATABASE_URL says otherwise.
+run: export DEBUG ?= 1
+run: export GATEHOUSE_ISSUER ?= http://$(HOST):$(PORT)/
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py bootstrap
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production: gunicorn with the settings of the environment (see .env.example).
+# The access log leaves out query strings, which could carry secrets.
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py bootstrap
+	$(BIN)/gunicorn project.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
+		--access-logfile - --access-logformat '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss'
 
 test: install-test
 	$(BIN)/pytest

@@ -21,6 +21,7 @@ from apis.keys import (
     publish_new_version,
     revoke,
     rotate,
+    rotate_secret,
 )
 from apis.models import (
     API,
@@ -160,6 +161,34 @@ class APIAdmin(APIConsoleMixin, admin.ModelAdmin):
     def response_change(self, request, obj):
         return self._hs256_secret_response(request, obj) or super().response_change(
             request, obj
+        )
+
+    def get_urls(self):
+        rotate_secret_url = path(
+            "<path:object_id>/rotate-hs256-secret/",
+            self.admin_site.admin_view(self.rotate_hs256_secret_view),
+            name="apis_api_rotate_hs256_secret",
+        )
+        return [rotate_secret_url, *super().get_urls()]
+
+    def rotate_hs256_secret_view(self, request, object_id):
+        if not request.user.has_perm("apis.rotate_signingkey"):
+            raise PermissionDenied
+        api = self.get_object(request, unquote(object_id))
+        if api is None or api.signing_algorithm != SigningAlgorithm.HS256:
+            raise Http404("No API that signs with HS256 has this id.")
+        if request.method == "POST":
+            _, secret = rotate_secret(api, actor=request.user.get_username())
+            request._new_hs256_secret = base64.urlsafe_b64encode(secret).decode()
+            return self._hs256_secret_response(request, api)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "api": api,
+            "title": "Rotate the HS256 secret?",
+        }
+        return TemplateResponse(
+            request, "admin/apis/api/rotate_hs256_secret.html", context
         )
 
     def _hs256_secret_response(self, request, api):
@@ -376,7 +405,9 @@ class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
                 except KeyStateError as error:
                     messages.error(request, str(error))
                 else:
-                    messages.success(request, f"{algorithm}: {current.kid} now signs.")
+                    messages.success(
+                        request, f"Rotated {algorithm}: key {current.kid} now signs."
+                    )
                     return HttpResponseRedirect(
                         reverse("admin:apis_signingkey_changelist")
                     )
@@ -401,7 +432,7 @@ class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
             except KeyStateError as error:
                 messages.error(request, str(error))
             else:
-                messages.success(request, f"{key.kid} is revoked.")
+                messages.success(request, f"Revoked the key {key.kid}.")
             return HttpResponseRedirect(
                 reverse("admin:apis_signingkey_change", args=[key.pk])
             )
@@ -410,6 +441,7 @@ class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
             "opts": self.opts,
             "title": "Revoke this signing key?",
             "key": key,
+            "revocable": key.state == SigningKey.State.PREVIOUS,
         }
         return TemplateResponse(request, "admin/apis/signingkey/revoke.html", context)
 

@@ -11,6 +11,8 @@ INVALID_TARGET = "invalid_target"
 UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
 # Not in RFC 6749 section 5.2, but the code its authorization endpoint uses.
 SERVER_ERROR = "server_error"
+# RFC 6749 section 4.1.2.1 names this code for an overloaded or down server.
+TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
 
 # RFC 6749 section 5.2: error_description is printable ASCII without `"` and `\`.
 _UNSAFE_IN_DESCRIPTION = re.compile(r"[^\x20\x21\x23-\x5b\x5d-\x7e]")

@@ -30,12 +30,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from apis.models import KeyEvent, SigningAlgorithm, SigningKey
+from scopes.exceptions import KeysUnavailable
 from scopes.keys import VerificationKey
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,8 @@ HMAC_SECRET_BYTES = 32
 REFRESH_SECONDS = 300
 VERSION_CHECK_SECONDS = 1
 UNKNOWN_KID_COOLDOWN_SECONDS = 10
+# After a failed load, the ring keeps its keys and tries again this much later.
+RETRY_AFTER_FAILURE_SECONDS = 5
 VERSION_CACHE_KEY = "gatehouse:signing-keys:version"
 
 _ENCRYPTION_KEY_SALT = "gatehouse.apis.keys.private_key_encryption"
@@ -284,6 +287,32 @@ def rotate(algorithm, actor, *, force=False):
     return next_key
 
 
+def rotate_secret(api, actor):
+    """
+    Give `api` a new HS256 secret: the current one becomes previous, so tokens
+    it signed stay valid until revoked. Return the new key and its secret,
+    which is not stored in clear and cannot be shown again.
+    """
+    with transaction.atomic():
+        for key in SigningKey.objects.select_for_update().filter(
+            algorithm=SigningAlgorithm.HS256, api=api, state=SigningKey.State.CURRENT
+        ):
+            key.state = SigningKey.State.PREVIOUS
+            key.retired_at = timezone.now()
+            key.save(update_fields=["state", "retired_at"])
+            KeyEvent.objects.create(
+                kid=key.kid,
+                algorithm=key.algorithm,
+                action=KeyEvent.Action.RETIRED,
+                actor=actor,
+            )
+        key, secret = create_signing_key(
+            SigningAlgorithm.HS256, SigningKey.State.CURRENT, actor, api=api
+        )
+    publish_new_version()
+    return key, secret
+
+
 def revoke(kid, actor):
     """
     Revoke the previous key `kid`: out of the JWKS and of verification at once,
@@ -296,9 +325,14 @@ def revoke(kid, actor):
         if key.state == SigningKey.State.REVOKED:
             raise KeyStateError(f"The key {kid} is already revoked.")
         if key.state != SigningKey.State.PREVIOUS:
+            how = (
+                "rotate the API's HS256 secret first"
+                if key.algorithm == SigningAlgorithm.HS256
+                else "rotate first, so another key signs"
+            )
             raise KeyStateError(
-                f"The key {kid} is {key.state}; only a previous key can be revoked. "
-                f"Rotate first, so another key signs."
+                f"The key {kid} is {key.state}; only a previous key can be "
+                f"revoked: {how}."
             )
         key.state = SigningKey.State.REVOKED
         key.revoked_at = timezone.now()
@@ -467,6 +501,19 @@ class KeyRing:
             return True
 
     def _load(self):
+        """Load the keys; on a database failure keep those already loaded."""
+        try:
+            self._load_from_database()
+        except DatabaseError as error:
+            if not self._keys:
+                logger.error("Cannot load the signing keys: %s", error)
+                raise KeysUnavailable() from error
+            logger.warning("Cannot reload the signing keys, keeping them: %s", error)
+            retry_at = time.monotonic() + RETRY_AFTER_FAILURE_SECONDS
+            self._loaded_at = retry_at - REFRESH_SECONDS
+            self._version_checked_at = retry_at
+
+    def _load_from_database(self):
         version = cache.get(VERSION_CACHE_KEY)
         rows = SigningKey.objects.filter(state__in=_PUBLISHED_STATES).values(
             "kid",

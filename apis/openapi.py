@@ -1,5 +1,9 @@
 """The OpenAPI description of the authorization server's own endpoints."""
 
+import logging
+
+from django.db import DatabaseError
+
 from apis.errors import (
     INVALID_CLIENT,
     INVALID_REQUEST,
@@ -10,13 +14,20 @@ from apis.errors import (
 from apis.models import Scope
 from scopes.conf import scopes_settings
 
+logger = logging.getLogger(__name__)
+
 CLIENT_BASIC_SCHEME = "clientSecretBasic"
 
 
 def protected_api_scopes():
     """Return {scope: description} of the API these DRF views protect."""
     scopes = Scope.objects.filter(api__identifier=scopes_settings.AUDIENCE)
-    return {scope.value: scope.description or scope.value for scope in scopes}
+    try:
+        return {scope.value: scope.description or scope.value for scope in scopes}
+    except DatabaseError as error:
+        # Before `migrate`, as during `check --deploy`, the schema has no scopes.
+        logger.warning("The OpenAPI schema lists no scopes: %s", error)
+        return {}
 
 
 def _parameter(description, **schema):

@@ -1,6 +1,7 @@
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import JsonResponse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -10,12 +11,14 @@ from django.views.decorators.http import require_safe
 from apis.errors import (
     INVALID_REQUEST,
     SERVER_ERROR,
+    TEMPORARILY_UNAVAILABLE,
     UNSUPPORTED_GRANT_TYPE,
     OAuthError,
 )
 from apis.keys import SigningKeyUnavailable, key_ring
 from apis.token_requests import TokenRequest
 from apis.tokens import issue_token, parse_scope
+from scopes.exceptions import KeysUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +76,14 @@ class TokenView(View):
             return OAuthError(
                 SERVER_ERROR, "The server cannot sign tokens right now.", status=500
             ).as_response()
+        except (DatabaseError, KeysUnavailable) as error:
+            logger.error("Token request failed, the database is unavailable: %s", error)
+            return OAuthError(
+                TEMPORARILY_UNAVAILABLE,
+                "The server cannot issue tokens right now; try again soon.",
+                status=503,
+                headers={"Retry-After": "5"},
+            ).as_response()
 
         logger.info(
             "Issued token %s to client %s for %s",
@@ -94,7 +105,20 @@ class TokenView(View):
 @require_safe
 def jwks(request):
     """Publish the public signing keys as a JWK Set (RFC 7517 section 5)."""
-    response = JsonResponse(key_ring.public_jwks())
+    try:
+        keys = key_ring.public_jwks()
+    except (DatabaseError, KeysUnavailable) as error:
+        logger.error("Cannot publish the JWKS: %s", error)
+        response = JsonResponse(
+            {
+                "detail": "The keys are unavailable; try again soon.",
+                "code": "temporarily_unavailable",
+            },
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        return response
+    response = JsonResponse(keys)
     response["Cache-Control"] = (
         f"public, max-age={settings.GATEHOUSE_JWKS_MAX_AGE_SECONDS}"
     )

@@ -167,7 +167,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             logger.warning("A bearer token with unexpected claim types", exc_info=True)
             raise InvalidToken("The access token has invalid claims.") from None
 
-        if key.audience is not None and key.audience not in self.audiences_of(claims):
+        if key.audience is not None and self.audiences_of(claims) != [key.audience]:
+            # A shared secret is held by its API's resource servers, so it may
+            # vouch for that API alone, never for a list that names others.
             raise InvalidToken("The access token is signed with another API's key.")
         self.check_numeric_dates(claims)
         if denylist.enabled() and denylist.is_revoked(claims.get("jti", "")):

@@ -49,6 +49,20 @@ class InvalidRequest(BearerTokenError):
     default_code = "invalid_request"
 
 
+class KeysUnavailable(exceptions.APIException):
+    """The keys to verify tokens cannot be loaded right now."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The server cannot verify tokens right now; try again soon."
+    default_code = "temporarily_unavailable"
+    retry_after_seconds = 5
+
+    def __init__(self, detail=None):
+        super().__init__(detail)
+        # DRF's exception handler sends `wait` as Retry-After.
+        self.wait = self.retry_after_seconds
+
+
 class InsufficientScope(exceptions.PermissionDenied):
     """
     A valid token that lacks scopes the request needs.

@@ -6,7 +6,7 @@ class VerificationKey(NamedTuple):
     A key that verifies tokens, pinned to exactly one algorithm.
 
     A shared secret (HMAC) belongs to one API: `audience` then names it, and
-    the key verifies only tokens whose `aud` contains that API, so a secret
+    the key verifies only tokens whose `aud` is exactly that API, so a secret
     that one resource server holds cannot forge tokens for another.
     """
 

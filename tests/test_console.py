@@ -1673,3 +1673,15 @@ def test_curl_snippet_quotes_odd_audience():
     assert f"audience={ODD_AUDIENCE}" in arguments
     assert "client_id=client" in arguments
     assert "https://auth.example.com/oauth/token" in arguments
+
+
+def test_snippets_keep_characters_outside_the_bmp():
+    audience = "urn:emoji:\U0001f600\u00e9"
+    snippets = dict(
+        token_request_snippets("http://127.0.0.1/oauth/token", "id", audience)
+    )
+    python = snippets["Python (requests)"]
+    tree = ast.parse(python)
+    literals = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)]
+    assert audience in literals
+    assert "\\ud83d" not in snippets["Go (net/http)"]

@@ -286,7 +286,7 @@ def test_rotate_command(db):
     output = io.StringIO()
     call_command("rotate_signing_keys", "--yes", stdout=output)
     current = SigningKey.objects.get(state="current")
-    assert output.getvalue().strip() == f"RS256: {current.kid} now signs."
+    assert output.getvalue().strip() == f"RS256: key {current.kid} now signs."
 
 
 def test_rotate_command_needs_confirmation(db):
@@ -297,8 +297,12 @@ def test_rotate_command_needs_confirmation(db):
 
 def test_rotate_command_young_key(db):
     ensure_signing_keys("RS256")
-    with pytest.raises(CommandError, match="may cache the JWKS"):
-        call_command("rotate_signing_keys", "--yes", stdout=io.StringIO())
+    errors = io.StringIO()
+    with pytest.raises(CommandError, match="Not rotated: RS256"):
+        call_command(
+            "rotate_signing_keys", "--yes", stdout=io.StringIO(), stderr=errors
+        )
+    assert "may cache the JWKS" in errors.getvalue()
 
 
 # Revocation.
@@ -581,3 +585,109 @@ def test_no_key_material_in_admin_or_logs(admin_client, make_application, caplog
         for text in texts:
             assert core not in text
         assert core not in caplog.text
+
+
+def test_hs256_secret_cannot_vouch_for_a_list(client, make_application, ping_api):
+    other = API.objects.create(name="Other", identifier="urn:other")
+    _, secret = create_signing_key("HS256", "current", "test", api=other)
+    other_key = SigningKey.objects.get(api=other)
+    forged = jwt.encode(
+        {
+            "iss": "http://127.0.0.1:8000/",
+            "sub": "x",
+            "aud": ["urn:other", PING],
+            "iat": int(timezone.now().timestamp()),
+            "exp": 2**31,
+        },
+        secret,
+        algorithm="HS256",
+        headers={"kid": other_key.kid, "typ": "at+jwt"},
+    )
+    response = client.get(SECURE, **bearer(forged))
+    assert response.status_code == 401
+    assert response.json()["detail"] == (
+        "The access token is signed with another API's key."
+    )
+
+
+def test_hs256_secret_rotation_and_revocation(client, make_application, ping_api):
+    use_algorithm("HS256")
+    ping_api.refresh_from_db()
+    first, _ = create_signing_key("HS256", "current", "test", api=ping_api)
+    application, secret = make_application()
+    old_token = token_for(client, application, secret)
+
+    output = io.StringIO()
+    call_command(
+        "rotate_signing_keys",
+        "--api",
+        PING,
+        "--yes",
+        stdout=output,
+        stderr=io.StringIO(),
+    )
+    new_secret = base64.urlsafe_b64decode(output.getvalue().splitlines()[-1])
+    new_token = token_for(client, application, secret)
+    assert jwt.decode(new_token, new_secret, algorithms=["HS256"], audience=PING)
+    assert client.get(SECURE, **bearer(old_token)).status_code == 200
+
+    revoke(first.kid, actor="test")
+    assert client.get(SECURE, **bearer(old_token)).status_code == 401
+    assert client.get(SECURE, **bearer(new_token)).status_code == 200
+
+
+def test_rotate_secret_needs_hs256_api(db, ping_api):
+    with pytest.raises(CommandError, match="does not sign with HS256"):
+        call_command("rotate_signing_keys", "--api", PING, "--yes")
+
+
+def test_revoke_current_hs256_explains(db, ping_api):
+    key, _ = create_signing_key("HS256", "current", "test", api=ping_api)
+    with pytest.raises(KeyStateError, match="rotate the API's HS256 secret first"):
+        revoke(key.kid, actor="test")
+
+
+def test_rotate_command_continues_after_young_key(db):
+    ensure_signing_keys("RS256")
+    ensure_signing_keys("ES256")
+    SigningKey.objects.filter(state="next", algorithm="RS256").update(
+        created_at=timezone.now() - timedelta(hours=1)
+    )
+    errors = io.StringIO()
+    with pytest.raises(CommandError, match="Not rotated: ES256"):
+        call_command(
+            "rotate_signing_keys", "--yes", stdout=io.StringIO(), stderr=errors
+        )
+    assert SigningKey.objects.filter(algorithm="RS256", state="previous").exists()
+    assert "ES256: not rotated" in errors.getvalue()
+
+
+def test_key_commands_warn_without_shared_cache(db):
+    ensure_signing_keys("RS256")
+    age_next_keys()
+    errors = io.StringIO()
+    call_command("rotate_signing_keys", "--yes", stdout=io.StringIO(), stderr=errors)
+    assert "the cache is local to this process" in errors.getvalue()
+
+
+def test_admin_rotate_hs256_secret(admin_client, ping_api):
+    use_algorithm("HS256")
+    url = f"/admin/apis/api/{ping_api.pk}/rotate-hs256-secret/"
+    assert admin_client.get(url).status_code == 200
+    response = admin_client.post(url)
+    assert response.status_code == 200
+    assert len(base64.urlsafe_b64decode(response.context["secret"])) == 32
+    assert SigningKey.objects.filter(api=ping_api, state="current").count() == 1
+
+
+def test_admin_rotate_hs256_secret_needs_hs256(admin_client, ping_api):
+    url = f"/admin/apis/api/{ping_api.pk}/rotate-hs256-secret/"
+    assert admin_client.get(url).status_code == 404
+
+
+def test_admin_revoke_page_for_current_key(admin_client, db):
+    current = ensure_signing_keys("RS256")
+    response = admin_client.get(f"/admin/apis/signingkey/{current.pk}/revoke/")
+    content = response.content.decode()
+    assert "cannot be revoked" in content
+    assert 'value="Revoke the key"' not in content

@@ -9,8 +9,11 @@ SECRET_PLACEHOLDER = "YOUR_CLIENT_SECRET"
 
 
 def _double_quoted(value):
-    # JSON string escapes are valid in Python, JavaScript, C#, Java and Go.
-    return json.dumps(value)
+    # JSON string escapes (\" and \\) are valid in Python, JavaScript, C#, Java
+    # and Go. Other characters stay as they are: a \uXXXX surrogate pair,
+    # which JSON uses outside the Basic Multilingual Plane, is invalid in Go
+    # and in Python.
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _single_quoted(value):

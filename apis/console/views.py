@@ -103,8 +103,9 @@ class APIConsoleMixin:
             ("quickstart", "Quick Start"),
             ("change", "Settings"),
             ("permissions", "Permissions"),
-            ("applications", "Machine to Machine Applications"),
         ]
+        if request.user.has_perm("apis.view_application"):
+            tabs.append(("applications", "Machine to Machine Applications"))
         if request.user.has_perm(MINT_PERMISSION):
             tabs.append(("test", "Test"))
         return [
@@ -155,10 +156,11 @@ class APIConsoleMixin:
                 "issuer": issuer,
                 "jwks_uri": jwks_uri,
                 # Python string literals for the settings example.
-                "issuer_literal": json.dumps(issuer),
-                "jwks_uri_literal": json.dumps(jwks_uri),
-                "audience_literal": json.dumps(api.identifier),
-                "example_scope_literal": json.dumps(example_scope),
+                "issuer_literal": json.dumps(issuer, ensure_ascii=False),
+                "jwks_uri_literal": json.dumps(jwks_uri, ensure_ascii=False),
+                "audience_literal": json.dumps(api.identifier, ensure_ascii=False),
+                "example_scope_literal": json.dumps(example_scope, ensure_ascii=False),
+                "is_hs256": api.signing_algorithm == "HS256",
                 "token_url": f"{issuer}oauth/token",
                 "metadata_url": f"{issuer}.well-known/oauth-authorization-server",
                 "example_scope": scopes[0] if scopes else "read:items",
@@ -374,5 +376,7 @@ class APIConsoleMixin:
             "call_snippet": api_call_snippet(call_url, token.access_token),
             "rotate_url": reverse(
                 "admin:apis_application_rotate_secret", args=[application.pk]
-            ),
+            )
+            if request.user.has_perm("apis.change_application")
+            else None,
         }

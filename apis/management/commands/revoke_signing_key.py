@@ -1,7 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from apis.keys import KeyStateError, revoke
-from apis.management.commands.rotate_signing_keys import confirm
+from apis.management.commands.rotate_signing_keys import (
+    confirm,
+    warn_if_cache_not_shared,
+)
 
 
 class Command(BaseCommand):
@@ -18,10 +21,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, kid, yes, **options):
         question = f"Revoke {kid}? Every token it signed will be rejected."
-        if not yes and not confirm(self, question):
+        if not yes and not confirm(question):
             raise CommandError("Revocation cancelled.")
         try:
             revoke(kid, actor="revoke_signing_key")
         except KeyStateError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(f"{kid} is revoked.")
+        warn_if_cache_not_shared(self)

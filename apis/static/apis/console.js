@@ -93,8 +93,9 @@
         if (status === 403) {
             const scope = attribute(challenge, "scope");
             return scope
-                ? "403: the token lacks " + scope + "; grant it on the Machine to "
-                    + "Machine Applications tab, then mint a new token."
+                ? "403: the token lacks " + scope + ". Tick it above and mint again; "
+                    + "if the application is not granted it, grant it on the "
+                    + "Machine to Machine Applications tab first."
                 : "403: the token may not do this.";
         }
         if (status === 400) {
