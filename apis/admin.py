@@ -54,6 +54,19 @@ class HidesSensitiveFieldsMixin:
         return super().lookup_allowed(lookup, value, request)
 
 
+class ReadOnlyAdminMixin:
+    """An admin that lists and shows records but never adds, changes or deletes."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ScopeChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.api.name}: {obj.value}"
@@ -319,7 +332,7 @@ class ClientGrantAdmin(GrantScopesMixin, admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
+class SigningKeyAdmin(HidesSensitiveFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only keys, with rotation and revocation; the private half never shows."""
 
     sensitive_fields = ["encrypted_private_key"]
@@ -348,15 +361,6 @@ class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
         "public_jwk",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -447,25 +451,16 @@ class SigningKeyAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
 
 
 @admin.register(KeyEvent)
-class KeyEventAdmin(admin.ModelAdmin):
+class KeyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit trail of signing keys: read-only."""
 
     list_display = ["created_at", "kid", "algorithm", "action", "actor"]
     list_filter = ["action", "algorithm"]
     search_fields = ["kid", "actor"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TokenRecord)
-class TokenRecordAdmin(admin.ModelAdmin):
+class TokenRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Tokens minted in the console: read-only, and never the token itself."""
 
     list_display = ["jti", "client_id", "audience", "scopes", "issued_by", "issued_at"]
@@ -473,15 +468,6 @@ class TokenRecordAdmin(admin.ModelAdmin):
     list_select_related = ["issued_by"]
     search_fields = ["jti", "client_id", "audience"]
     date_hierarchy = "issued_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Scope)

@@ -232,6 +232,19 @@ def publish_new_version():
     key_ring.clear()
 
 
+def _retire(key, actor):
+    """Make a current key previous: it verifies, and signs no more."""
+    key.state = SigningKey.State.PREVIOUS
+    key.retired_at = timezone.now()
+    key.save(update_fields=["state", "retired_at"])
+    KeyEvent.objects.create(
+        kid=key.kid,
+        algorithm=key.algorithm,
+        action=KeyEvent.Action.RETIRED,
+        actor=actor,
+    )
+
+
 def rotate(algorithm, actor, *, force=False):
     """
     Make the next key current, the current key previous, and create a new next
@@ -261,19 +274,10 @@ def rotate(algorithm, actor, *, force=False):
                 f"servers may cache the JWKS for {wait} s. Wait, or force."
             )
 
-        now = timezone.now()
         if current is not None:
-            current.state = SigningKey.State.PREVIOUS
-            current.retired_at = now
-            current.save(update_fields=["state", "retired_at"])
-            KeyEvent.objects.create(
-                kid=current.kid,
-                algorithm=algorithm,
-                action=KeyEvent.Action.RETIRED,
-                actor=actor,
-            )
+            _retire(current, actor)
         next_key.state = SigningKey.State.CURRENT
-        next_key.activated_at = now
+        next_key.activated_at = timezone.now()
         next_key.save(update_fields=["state", "activated_at"])
         KeyEvent.objects.create(
             kid=next_key.kid,
@@ -297,15 +301,7 @@ def rotate_secret(api, actor):
         for key in SigningKey.objects.select_for_update().filter(
             algorithm=SigningAlgorithm.HS256, api=api, state=SigningKey.State.CURRENT
         ):
-            key.state = SigningKey.State.PREVIOUS
-            key.retired_at = timezone.now()
-            key.save(update_fields=["state", "retired_at"])
-            KeyEvent.objects.create(
-                kid=key.kid,
-                algorithm=key.algorithm,
-                action=KeyEvent.Action.RETIRED,
-                actor=actor,
-            )
+            _retire(key, actor)
         key, secret = create_signing_key(
             SigningAlgorithm.HS256, SigningKey.State.CURRENT, actor, api=api
         )
