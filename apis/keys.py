@@ -225,9 +225,27 @@ def ensure_signing_key():
 # Rotation and revocation.
 
 
+def _read_version():
+    try:
+        return cache.get(VERSION_CACHE_KEY)
+    except Exception as error:
+        # Each cache backend raises its own client's errors. Without the
+        # stamp, the ring still reloads every REFRESH_SECONDS.
+        logger.warning("Cannot read the key version stamp: %s", error)
+        return None
+
+
 def publish_new_version():
     """Tell every process, through the shared cache, that the keys changed."""
-    cache.set(VERSION_CACHE_KEY, uuid.uuid4().hex, timeout=None)
+    try:
+        cache.set(VERSION_CACHE_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception as error:
+        logger.error(
+            "Cannot publish the key version stamp; other processes apply the "
+            "change within %s s: %s",
+            REFRESH_SECONDS,
+            error,
+        )
     # This process applies the change at once, without waiting for the stamp.
     key_ring.clear()
 
@@ -483,7 +501,7 @@ class KeyRing:
         if checked_at is not None and now - checked_at < VERSION_CHECK_SECONDS:
             return
         self._version_checked_at = now
-        version = cache.get(VERSION_CACHE_KEY)
+        version = _read_version()
         if version is not None and version != self._version:
             self._load()
 
@@ -510,7 +528,7 @@ class KeyRing:
             self._version_checked_at = retry_at
 
     def _load_from_database(self):
-        version = cache.get(VERSION_CACHE_KEY)
+        version = _read_version()
         rows = SigningKey.objects.filter(state__in=_PUBLISHED_STATES).values(
             "kid",
             "algorithm",

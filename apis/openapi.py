@@ -9,6 +9,8 @@ from apis.errors import (
     INVALID_REQUEST,
     INVALID_SCOPE,
     INVALID_TARGET,
+    TEMPORARILY_UNAVAILABLE,
+    TOO_MANY_REQUESTS,
     UNSUPPORTED_GRANT_TYPE,
 )
 from apis.models import Scope
@@ -58,6 +60,12 @@ TOKEN_REQUEST = {
         ),
     },
     "required": ["grant_type"],
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer"},
+    }
 }
 TOKEN_RESPONSE = {
     "type": "object",
@@ -130,6 +138,16 @@ TOKEN_OPERATION = {
                     "schema": {"type": "string"},
                 }
             },
+        ),
+        "429": _json(
+            _oauth_error([TOO_MANY_REQUESTS]),
+            "Too many failed client authentications from this client or address.",
+            headers=RETRY_AFTER,
+        ),
+        "503": _json(
+            _oauth_error([TEMPORARILY_UNAVAILABLE]),
+            "The database is unavailable.",
+            headers=RETRY_AFTER,
         ),
     },
 }

@@ -6,14 +6,24 @@ Reading a token request: its parameters and its client authentication
 import base64
 import binascii
 import json
+import logging
 import re
 from urllib.parse import parse_qsl, unquote_plus
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 
+from apis import throttling
 from apis.credentials import hash_client_secret
-from apis.errors import INVALID_CLIENT, INVALID_REQUEST, INVALID_TARGET, OAuthError
+from apis.errors import (
+    INVALID_CLIENT,
+    INVALID_REQUEST,
+    INVALID_TARGET,
+    TOO_MANY_REQUESTS,
+    OAuthError,
+)
 from apis.models import Application
+
+logger = logging.getLogger(__name__)
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -247,6 +257,16 @@ class TokenRequest:
         else:
             client_id, secret = body_client_id, body_secret
 
+        address = request.META.get("REMOTE_ADDR", "")
+        wait = throttling.retry_after(client_id, address)
+        if wait is not None:
+            raise OAuthError(
+                TOO_MANY_REQUESTS,
+                "Too many failed client authentications; try again later.",
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
+
         application = None
         if len(client_id) <= _MAX_CLIENT_ID_LENGTH:
             application = Application.objects.filter(client_id=client_id).first()
@@ -254,8 +274,13 @@ class TokenRequest:
             Application(client_secret_hash=_UNKNOWN_CLIENT_HASH).check_client_secret(
                 secret
             )
+            throttling.record_failure(client_id, address)
             raise _invalid_client("Client authentication failed.")
         if not application.check_client_secret(secret):
+            throttling.record_failure(client_id, address)
+            logger.warning(
+                "Failed client authentication for %s from %s", client_id, address
+            )
             raise _invalid_client("Client authentication failed.")
         if not application.active:
             raise _invalid_client("The application is inactive.")

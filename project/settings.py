@@ -245,6 +245,15 @@ GATEHOUSE_KEY_ENCRYPTION_KEY, GATEHOUSE_KEY_ENCRYPTION_KEY_FALLBACKS = (
 )
 GATEHOUSE_DEFAULT_AUDIENCE = os.environ.get("GATEHOUSE_DEFAULT_AUDIENCE", "")
 GATEHOUSE_JWKS_MAX_AGE_SECONDS = 300
+# Failed client authentications allowed per window, per client id and per
+# address, before the token endpoint answers 429.
+GATEHOUSE_AUTH_FAILURES_PER_CLIENT = int(
+    os.environ.get("GATEHOUSE_AUTH_FAILURES_PER_CLIENT", 10)
+)
+GATEHOUSE_AUTH_FAILURES_PER_ADDRESS = int(
+    os.environ.get("GATEHOUSE_AUTH_FAILURES_PER_ADDRESS", 50)
+)
+GATEHOUSE_AUTH_FAILURE_WINDOW_SECONDS = 60
 PING_API_IDENTIFIER = os.environ.get(
     "PING_API_IDENTIFIER", "https://ping.example.com/api"
 )

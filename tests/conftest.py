@@ -5,6 +5,7 @@ import time
 import jwt
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from playwright.sync_api import sync_playwright
 
 from apis.keys import key_ring
@@ -15,7 +16,8 @@ from apis.tokens import issue_token
 
 @pytest.fixture(autouse=True)
 def fresh_key_ring():
-    """Clear the key ring, so each test uses the signing keys of its own database."""
+    """Clear the key ring and the cache, so tests share no keys or counters."""
+    cache.clear()
     key_ring.clear()
     yield
     key_ring.clear()

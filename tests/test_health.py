@@ -146,3 +146,26 @@ def test_database_down(tmp_path):
     assert observed["token"] == 503
     assert observed["token_body"]["error"] == "temporarily_unavailable"
     assert observed["token_retry_after"] == "5"
+
+
+def test_cache_down_token_endpoint_fails_open(client, make_application, settings):
+    application, secret = make_application()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    try:
+        response = client.post(
+            "/oauth/token",
+            f"grant_type=client_credentials&client_id={application.client_id}"
+            f"&client_secret={secret}",
+            content_type="application/x-www-form-urlencoded",
+        )
+        token = response.json()["access_token"]
+        secure = client.get("/api/ping/secure", HTTP_AUTHORIZATION=f"Bearer {token}")
+    finally:
+        del settings.CACHES
+    assert response.status_code == 200
+    assert secure.status_code == 200

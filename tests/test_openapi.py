@@ -124,7 +124,7 @@ def test_token_endpoint_documented(schema):
     content = token["requestBody"]["content"]
     assert set(content) == {"application/x-www-form-urlencoded", "application/json"}
     assert {"clientSecretBasic": []} in token["security"]
-    assert set(token["responses"]) == {"200", "400", "401"}
+    assert set(token["responses"]) == {"200", "400", "401", "429", "503"}
     codes = token["responses"]["400"]["content"]["application/json"]["schema"][
         "properties"
     ]["error"]["enum"]

@@ -922,3 +922,55 @@ def test_token_browser_script_gets_no_basic_challenge(client, reader):
     )
     assert_error(response, 401, "invalid_client")
     assert "WWW-Authenticate" not in response
+
+
+def test_token_throttles_failures_per_client(client, reader, settings):
+    settings.GATEHOUSE_AUTH_FAILURES_PER_CLIENT = 3
+    application, secret = reader
+    wrong = {"grant_type": "client_credentials"} | credentials(application, "wrong")
+    for _ in range(3):
+        assert post_form(client, wrong).status_code == 401
+    throttled = post_form(client, wrong)
+    assert_error(throttled, 429, "too_many_requests")
+    assert 0 < int(throttled["Retry-After"]) <= 60
+    # The right secret waits too, or the limit would not slow a guesser.
+    right = {"grant_type": "client_credentials"} | credentials(application, secret)
+    assert post_form(client, right).status_code == 429
+
+
+def test_token_throttle_is_per_client(client, make_application, settings):
+    settings.GATEHOUSE_AUTH_FAILURES_PER_CLIENT = 2
+    attacked, _ = make_application(name="Attacked")
+    other, other_secret = make_application(name="Other")
+    wrong = {"grant_type": "client_credentials"} | credentials(attacked, "wrong")
+    for _ in range(3):
+        post_form(client, wrong)
+    right = {"grant_type": "client_credentials"} | credentials(other, other_secret)
+    assert post_form(client, right).status_code == 200
+
+
+def test_token_throttles_failures_per_address(client, reader, settings):
+    settings.GATEHOUSE_AUTH_FAILURES_PER_ADDRESS = 4
+    for index in range(4):
+        data = {
+            "grant_type": "client_credentials",
+            "client_id": f"guess-{index}",
+            "client_secret": "x",
+        }
+        assert post_form(client, data).status_code == 401
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": "new",
+        "client_secret": "x",
+    }
+    assert_error(post_form(client, data), 429, "too_many_requests")
+    elsewhere = post_form(client, data, REMOTE_ADDR="192.0.2.7")
+    assert elsewhere.status_code == 401
+
+
+def test_token_throttle_counts_no_successes(client, reader, settings):
+    settings.GATEHOUSE_AUTH_FAILURES_PER_CLIENT = 2
+    application, secret = reader
+    right = {"grant_type": "client_credentials"} | credentials(application, secret)
+    for _ in range(5):
+        assert post_form(client, right).status_code == 200
