@@ -14,6 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apis.activity import ACTIVITY_DAYS, activity_summary
 from apis.console.views import APIConsoleMixin
 from apis.keys import (
     KeyStateError,
@@ -32,6 +33,7 @@ from apis.models import (
     SigningAlgorithm,
     SigningKey,
     TokenRecord,
+    TokenRequestFailure,
 )
 from apis.services import create_test_application, rotate_client_secret
 
@@ -241,6 +243,8 @@ class ApplicationAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
         "name",
         "description",
         "active",
+        "max_tokens_per_hour",
+        "max_tokens_per_day",
         "client_id",
         "created_at",
         "secret_rotated_at",
@@ -461,13 +465,54 @@ class KeyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(TokenRecord)
 class TokenRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Tokens minted in the console: read-only, and never the token itself."""
+    """Issued tokens, read-only and never the token itself, with activity charts."""
 
-    list_display = ["jti", "client_id", "audience", "scopes", "issued_by", "issued_at"]
+    list_display = [
+        "jti",
+        "client_id",
+        "audience",
+        "scopes",
+        "source",
+        "issued_by",
+        "issued_at",
+    ]
     list_filter = ["source", "api"]
     list_select_related = ["issued_by"]
     search_fields = ["jti", "client_id", "audience"]
     date_hierarchy = "issued_at"
+    show_full_result_count = False
+
+    def get_urls(self):
+        activity = path(
+            "activity/",
+            self.admin_site.admin_view(self.activity_view),
+            name="apis_tokenrecord_activity",
+        )
+        return [activity, *super().get_urls()]
+
+    def activity_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Token activity",
+            **activity_summary(ACTIVITY_DAYS),
+        }
+        return TemplateResponse(
+            request, "admin/apis/tokenrecord/activity.html", context
+        )
+
+
+@admin.register(TokenRequestFailure)
+class TokenRequestFailureAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Token requests the endpoint refused: read-only, and never a secret."""
+
+    list_display = ["created_at", "error", "client_id", "address", "description"]
+    list_filter = ["error"]
+    search_fields = ["client_id", "address"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
 
 
 @admin.register(Scope)

@@ -131,6 +131,16 @@ class Application(models.Model):
     active = models.BooleanField(
         default=True, help_text="Inactive applications cannot get tokens."
     )
+    max_tokens_per_hour = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Tokens the endpoint may issue to it per hour; empty for no limit.",
+    )
+    max_tokens_per_day = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Tokens the endpoint may issue to it per day; empty for no limit.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     secret_rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -271,7 +281,9 @@ class TokenRecord(models.Model):
     """A token that Gatehouse issued: who, for what, until when; never the token."""
 
     class Source(models.TextChoices):
+        ENDPOINT = "endpoint", "Token endpoint"
         CONSOLE = "console", "Admin console"
+        COMMAND = "command", "mint_token command"
 
     jti = models.CharField("token id (jti)", max_length=64, unique=True)
     application = models.ForeignKey(
@@ -290,7 +302,7 @@ class TokenRecord(models.Model):
         null=True,
         related_name="+",
     )
-    issued_at = models.DateTimeField()
+    issued_at = models.DateTimeField(db_index=True)
     expires_at = models.DateTimeField()
 
     class Meta:
@@ -298,3 +310,19 @@ class TokenRecord(models.Model):
 
     def __str__(self):
         return self.jti
+
+
+class TokenRequestFailure(models.Model):
+    """A token request that the token endpoint refused; never its secret."""
+
+    error = models.CharField(max_length=32)
+    description = models.CharField(max_length=400)
+    client_id = models.CharField(max_length=64, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.error} {self.client_id}"

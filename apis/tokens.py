@@ -6,6 +6,7 @@ Minting access tokens: the one code path behind the token endpoint and the
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import jwt
 from django.conf import settings
@@ -20,7 +21,7 @@ from apis.errors import (
     shorten,
 )
 from apis.keys import key_ring
-from apis.models import API, ClientGrant
+from apis.models import API, ClientGrant, TokenRecord
 from scopes.validators import SCOPE_TOKEN
 
 GRANT_TYPE = "client-credentials"
@@ -124,13 +125,14 @@ def select_scopes(grant, requested):
     return list(requested)
 
 
-def issue_token(application, *, audience=None, scopes=None):
+def issue_token(application, *, audience=None, scopes=None, source, issued_by=None):
     """
-    Mint an access token for `application`, or raise `OAuthError`.
+    Mint an access token for `application` and record it, or raise `OAuthError`.
 
     The caller has authenticated the application. `audience` is an API
     identifier or None; `scopes` is a list of scope values, or None for every
-    scope granted for that API.
+    scope granted for that API. `source` is a `TokenRecord.Source`, and
+    `issued_by` the admin user who minted it, if any.
     """
     if not application.active:
         raise OAuthError(INVALID_CLIENT, "The application is inactive.", status=401)
@@ -162,5 +164,17 @@ def issue_token(application, *, audience=None, scopes=None):
         signing_key.private_key,
         algorithm=signing_key.algorithm,
         headers=header,
+    )
+    TokenRecord.objects.create(
+        jti=claims["jti"],
+        application=application,
+        client_id=application.client_id,
+        api=api,
+        audience=api.identifier,
+        scopes=claims.get("scope", ""),
+        source=source,
+        issued_by=issued_by,
+        issued_at=datetime.fromtimestamp(issued_at, tz=UTC),
+        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
     )
     return IssuedToken(access_token, header, claims, api.token_lifetime_seconds)

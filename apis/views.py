@@ -8,14 +8,17 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from apis import quotas
 from apis.errors import (
     INVALID_REQUEST,
     SERVER_ERROR,
     TEMPORARILY_UNAVAILABLE,
+    TOO_MANY_REQUESTS,
     UNSUPPORTED_GRANT_TYPE,
     OAuthError,
 )
 from apis.keys import SigningKeyUnavailable, key_ring
+from apis.models import TokenRecord, TokenRequestFailure
 from apis.token_requests import TokenRequest
 from apis.tokens import issue_token, parse_scope
 from scopes.exceptions import KeysUnavailable
@@ -23,6 +26,18 @@ from scopes.exceptions import KeysUnavailable
 logger = logging.getLogger(__name__)
 
 CLIENT_CREDENTIALS = "client_credentials"
+
+
+def _record_failure(error, client_id, request):
+    try:
+        TokenRequestFailure.objects.create(
+            error=error.error,
+            description=error.description,
+            client_id=client_id[:64],
+            address=request.META.get("REMOTE_ADDR") or None,
+        )
+    except DatabaseError as failure:
+        logger.warning("Cannot record a refused token request: %s", failure)
 
 
 def _from_browser_script(request):
@@ -43,8 +58,10 @@ class TokenView(View):
     http_method_names = ["post", "options"]
 
     def post(self, request):
+        client_id = ""
         try:
             token_request = TokenRequest.from_http(request)
+            client_id = token_request.get("client_id") or ""
             grant_type = token_request.get("grant_type")
             if grant_type is None:
                 raise OAuthError(
@@ -56,15 +73,22 @@ class TokenView(View):
                     f"Only the {CLIENT_CREDENTIALS} grant type is supported.",
                 )
             application = token_request.authenticate_client(request)
+            client_id = application.client_id
+            quota_headers = quotas.count_token(application)
             token = issue_token(
                 application,
                 audience=token_request.audience(),
                 scopes=parse_scope(token_request.get("scope")),
+                source=TokenRecord.Source.ENDPOINT,
             )
         except OAuthError as error:
             logger.info(
                 "Token request rejected: %s: %s", error.error, error.description
             )
+            if error.error != TOO_MANY_REQUESTS:
+                # Refusals past a limit are not kept: a flood must not turn
+                # into database writes.
+                _record_failure(error, client_id, request)
             if _from_browser_script(request):
                 # A Basic challenge makes browsers hold a fetch() for their own
                 # login dialog, so a page such as Swagger UI never sees the
@@ -91,7 +115,10 @@ class TokenView(View):
             application.client_id,
             token.claims["aud"],
         )
-        return _no_store(JsonResponse(token.as_response_data()))
+        response = _no_store(JsonResponse(token.as_response_data()))
+        for name, value in quota_headers.items():
+            response[name] = value
+        return response
 
     def http_method_not_allowed(self, request, *args, **kwargs):
         response = OAuthError(

@@ -254,6 +254,11 @@ GATEHOUSE_AUTH_FAILURES_PER_ADDRESS = int(
     os.environ.get("GATEHOUSE_AUTH_FAILURES_PER_ADDRESS", 50)
 )
 GATEHOUSE_AUTH_FAILURE_WINDOW_SECONDS = 60
+# Days that token records and refused token requests are kept; see
+# `manage.py prune_activity`.
+GATEHOUSE_ACTIVITY_RETENTION_DAYS = int(
+    os.environ.get("GATEHOUSE_ACTIVITY_RETENTION_DAYS", 30)
+)
 PING_API_IDENTIFIER = os.environ.get(
     "PING_API_IDENTIFIER", "https://ping.example.com/api"
 )

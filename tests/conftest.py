@@ -10,6 +10,7 @@ from playwright.sync_api import sync_playwright
 
 from apis.keys import key_ring
 from apis.management.commands.bootstrap import PING_API_NAME, PING_API_SCOPES
+from apis.models import TokenRecord
 from apis.services import create_api, create_application
 from apis.tokens import issue_token
 
@@ -51,6 +52,7 @@ def make_token(make_application):
     def make(scopes=(), **kwargs):
         application, _ = make_application(scopes=scopes)
         requested = list(scopes) if scopes else None
+        kwargs.setdefault("source", TokenRecord.Source.CONSOLE)
         return issue_token(application, scopes=requested, **kwargs).access_token
 
     return make

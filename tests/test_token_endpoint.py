@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from apis.keys import key_ring
-from apis.models import API
+from apis.models import API, TokenRecord, TokenRequestFailure
 from apis.services import create_api
 from tests.conftest import basic_auth
 
@@ -974,3 +974,67 @@ def test_token_throttle_counts_no_successes(client, reader, settings):
     right = {"grant_type": "client_credentials"} | credentials(application, secret)
     for _ in range(5):
         assert post_form(client, right).status_code == 200
+
+
+def test_token_recorded_without_the_token(client, reader):
+    application, secret = reader
+    response = post_form(
+        client, {"grant_type": "client_credentials"} | credentials(application, secret)
+    )
+    token = response.json()["access_token"]
+    record = TokenRecord.objects.get()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert record.jti == claims["jti"]
+    assert record.source == "endpoint"
+    assert record.client_id == application.client_id
+    assert record.scopes == "read:messages"
+    assert record.issued_by is None
+    assert token not in str(list(TokenRecord.objects.values()))
+
+
+def test_token_failure_recorded_without_secret(client, reader):
+    application, secret = reader
+    post_form(
+        client,
+        {"grant_type": "client_credentials"} | credentials(application, secret + "x"),
+    )
+    failure = TokenRequestFailure.objects.get()
+    assert failure.error == "invalid_client"
+    assert failure.client_id == application.client_id
+    assert failure.address == "127.0.0.1"
+    assert secret not in str(list(TokenRequestFailure.objects.values()))
+
+
+def test_token_hourly_quota(client, reader):
+    application, secret = reader
+    application.max_tokens_per_hour = 2
+    application.save()
+    data = {"grant_type": "client_credentials"} | credentials(application, secret)
+    first = post_form(client, data)
+    assert first["X-RateLimit-Limit"] == "2"
+    assert first["X-RateLimit-Remaining"] == "1"
+    assert post_form(client, data)["X-RateLimit-Remaining"] == "0"
+    refused = post_form(client, data)
+    assert_error(refused, 429, "too_many_requests")
+    assert "2 tokens per hour" in refused.json()["error_description"]
+    assert int(refused["Retry-After"]) <= 3600
+    assert refused["X-RateLimit-Remaining"] == "0"
+    assert TokenRecord.objects.count() == 2
+    assert not TokenRequestFailure.objects.exists()
+
+
+def test_token_daily_quota_tightest_reported(client, reader):
+    application, secret = reader
+    application.max_tokens_per_hour = 100
+    application.max_tokens_per_day = 5
+    application.save()
+    data = {"grant_type": "client_credentials"} | credentials(application, secret)
+    response = post_form(client, data)
+    assert response["X-RateLimit-Limit"] == "5"
+    assert response["X-RateLimit-Remaining"] == "4"
+
+
+def test_token_no_quota_no_headers(client, reader):
+    application, secret = reader
+    data = {"grant_type": "client_credentials"} | credentials(application, secret)
+    assert "X-RateLimit-Limit" not in post_form(client, data)

@@ -330,6 +330,8 @@ class APIConsoleMixin:
                 application,
                 audience=api.identifier,
                 scopes=list(form.cleaned_data["scopes"]),
+                source=TokenRecord.Source.CONSOLE,
+                issued_by=request.user,
             )
         except (OAuthError, SigningKeyUnavailable) as error:
             logger.warning(
@@ -339,18 +341,6 @@ class APIConsoleMixin:
             return None
 
         claims = token.claims
-        TokenRecord.objects.create(
-            jti=claims["jti"],
-            application=application,
-            client_id=application.client_id,
-            api=api,
-            audience=api.identifier,
-            scopes=claims.get("scope", ""),
-            source=TokenRecord.Source.CONSOLE,
-            issued_by=request.user,
-            issued_at=datetime.fromtimestamp(claims["iat"], tz=UTC),
-            expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
-        )
         logger.info(
             "User %s minted token %s for client %s",
             request.user.pk,

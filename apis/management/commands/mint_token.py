@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from apis.errors import OAuthError
 from apis.keys import SigningKeyUnavailable
 from apis.management.commands._arguments import check_text_arguments
-from apis.models import Application
+from apis.models import Application, TokenRecord
 from apis.tokens import issue_token, parse_scope
 
 
@@ -32,7 +32,12 @@ class Command(BaseCommand):
             raise CommandError(f"No application has the client_id {client_id!r}.")
         try:
             requested = parse_scope(" ".join(scopes)) if scopes is not None else None
-            token = issue_token(application, audience=api, scopes=requested)
+            token = issue_token(
+                application,
+                audience=api,
+                scopes=requested,
+                source=TokenRecord.Source.COMMAND,
+            )
         except OAuthError as error:
             raise CommandError(f"{error.error}: {error.description}") from None
         except SigningKeyUnavailable as error:
