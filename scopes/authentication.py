@@ -20,6 +20,7 @@ from scopes.exceptions import (
     InvalidToken,
     bearer_challenge,
 )
+from scopes.token_cache import VerifiedToken, verified_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,31 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_token(self, token):
         """Verify `token` and return its `TokenPrincipal`, or raise `InvalidToken`."""
+        cache_key = (token, self.audience)
+        cached = verified_tokens.get(cache_key, scopes_settings.LEEWAY_SECONDS)
+        if cached is not None:
+            if denylist.enabled() and denylist.is_revoked(cached.claims.get("jti", "")):
+                raise InvalidToken("The access token was revoked.")
+            return TokenPrincipal(cached.claims, cached.header, cached.scopes)
+
+        principal, issuer, key = self.verify(token)
+        verified_tokens.put(
+            cache_key,
+            VerifiedToken(
+                principal.claims,
+                principal.header,
+                principal.scopes,
+                issuer,
+                key.kid,
+                key.key,
+                principal.claims["exp"],
+            ),
+            scopes_settings.VERIFIED_TOKEN_CACHE_SIZE,
+        )
+        return principal
+
+    def verify(self, token):
+        """Verify `token` fully; return its principal, issuer and key."""
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -174,7 +200,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         self.check_numeric_dates(claims)
         if denylist.enabled() and denylist.is_revoked(claims.get("jti", "")):
             raise InvalidToken("The access token was revoked.")
-        return TokenPrincipal(claims, header, self.read_scopes(claims))
+        return TokenPrincipal(claims, header, self.read_scopes(claims)), issuer, key
 
     @staticmethod
     def audiences_of(claims):

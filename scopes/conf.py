@@ -53,6 +53,9 @@ DEFAULTS = {
     "JWKS_TIMEOUT_SECONDS": 3,
     # Larger JWK Set documents are rejected, in bytes.
     "JWKS_MAX_BYTES": 256 * 1024,
+    # Tokens each process keeps verified, skipping the signature check when
+    # they come again; 0 turns the cache off.
+    "VERIFIED_TOKEN_CACHE_SIZE": 4096,
     # The cache alias that holds revoked `jti` values, or None for no denylist.
     "DENYLIST_CACHE": None,
     # OpenAPI with drf-spectacular: the token URL of the OAuth2 client

@@ -13,6 +13,7 @@ from apis.management.commands.bootstrap import PING_API_NAME, PING_API_SCOPES
 from apis.models import TokenRecord
 from apis.services import create_api, create_application
 from apis.tokens import issue_token
+from scopes.token_cache import verified_tokens
 
 
 @pytest.fixture(autouse=True)
@@ -20,8 +21,10 @@ def fresh_key_ring():
     """Clear the key ring and the cache, so tests share no keys or counters."""
     cache.clear()
     key_ring.clear()
+    verified_tokens.clear()
     yield
     key_ring.clear()
+    verified_tokens.clear()
 
 
 @pytest.fixture

@@ -396,3 +396,58 @@ def test_embedded_x5c_ignored(client, sign):
     assert_invalid_token(
         client.get(SECURE, **bearer(token)), "The access token signature is invalid."
     )
+
+
+def test_verified_token_cache_skips_verification(client, make_token, monkeypatch):
+    from scopes.authentication import BearerTokenAuthentication
+
+    calls = []
+    original = BearerTokenAuthentication.verify
+
+    def counting(self, token):
+        calls.append(token)
+        return original(self, token)
+
+    monkeypatch.setattr(BearerTokenAuthentication, "verify", counting)
+    token = make_token()
+    for _ in range(3):
+        assert client.get(SECURE, **bearer(token)).status_code == 200
+    assert len(calls) == 1
+
+
+def test_cached_token_still_expires(client, sign, settings):
+    settings.GATEHOUSE_SCOPES = {**settings.GATEHOUSE_SCOPES, "LEEWAY_SECONDS": 0}
+    now = int(time.time())
+    token = sign({"iat": now, "exp": now + 1})
+    assert client.get(SECURE, **bearer(token)).status_code == 200
+    time.sleep(1.5)
+    assert_invalid_token(client.get(SECURE, **bearer(token)))
+
+
+def test_cached_token_rejected_after_key_revocation(client, make_token):
+    from apis.keys import ensure_signing_keys, revoke, rotate
+
+    token = make_token()
+    assert client.get(SECURE, **bearer(token)).status_code == 200
+    kid = jwt.get_unverified_header(token)["kid"]
+    SigningKey.objects.filter(state="next").update(created_at="2000-01-01T00:00Z")
+    rotate("RS256", actor="test")
+    revoke(kid, actor="test")
+    assert ensure_signing_keys("RS256").kid != kid
+    assert_invalid_token(client.get(SECURE, **bearer(token)))
+
+
+def test_cached_token_rejected_after_denylisting(client, make_token, settings):
+    from scopes import denylist
+
+    settings.GATEHOUSE_SCOPES = {
+        **settings.GATEHOUSE_SCOPES,
+        "DENYLIST_CACHE": "default",
+    }
+    token = make_token()
+    assert client.get(SECURE, **bearer(token)).status_code == 200
+    claims = jwt.decode(token, options={"verify_signature": False})
+    denylist.revoke(claims["jti"], claims["exp"])
+    assert_invalid_token(
+        client.get(SECURE, **bearer(token)), "The access token was revoked."
+    )
