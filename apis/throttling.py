@@ -1,7 +1,7 @@
 """
 Limits on failed client authentication at the token endpoint, per client id
 and per address, counted in the shared cache so every worker counts together
-(RFC 6749 section 2.3.1 asks for protection against brute force).
+(RFC 6749 section 2.3.1 requires protection against brute force).
 
 Client secrets are 384 random bits, so guessing one is hopeless anyway; the
 limits keep an attacker from spending the server's time, and make a leaked
@@ -53,7 +53,7 @@ def record_failure(client_id, address):
     for key, _ in _keys(client_id, address):
         try:
             # add() creates the counter with its expiry; incr() is atomic in
-            # Redis, so concurrent workers never lose a count.
+            # Redis (INCR), so concurrent workers do not lose counts.
             cache.add(key, 0, timeout=window * 2)
             cache.incr(key)
         except ValueError:

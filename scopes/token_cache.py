@@ -3,7 +3,7 @@ A bounded cache of tokens this process has verified, so a token used again
 skips decoding and the signature check.
 
 An entry never outlives its token: each hit checks `exp` again, checks that
-the issuer still holds the very key that verified the token (so a rotated-out
+the issuer still has the very key that verified the token (so a rotated-out
 or revoked key ends its tokens at once), and consults the revocation denylist
 again. The cache is per process and emptied when the settings change.
 """
