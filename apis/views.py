@@ -37,7 +37,7 @@ def _record_failure(error, client_id, request):
             address=request.META.get("REMOTE_ADDR") or None,
         )
     except DatabaseError as failure:
-        logger.warning("Cannot record a refused token request: %s", failure)
+        logger.warning("Failed to record a refused token request: %s", failure)
 
 
 def _from_browser_script(request):
@@ -91,7 +91,7 @@ class TokenView(View):
                 _record_failure(error, client_id, request)
             if _from_browser_script(request):
                 # A Basic challenge makes browsers hold a fetch() for their own
-                # login dialog, so a page such as Swagger UI never sees the
+                # login dialog, so a page such as Swagger UI never receives the
                 # error. Fetch metadata (Sec-Fetch-Mode) marks such requests.
                 error.headers.pop("WWW-Authenticate", None)
             return error.as_response()

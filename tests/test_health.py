@@ -139,7 +139,7 @@ def test_database_down(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     observed = json.loads(result.stdout)
     assert observed["before"] == 200
-    # Cached keys keep protected endpoints answering.
+    # With the keys in memory, protected endpoints keep working.
     assert observed["secure"] == 200
     assert observed["public"] == 200
     assert observed["healthz"] == 200
