@@ -662,7 +662,10 @@ def test_rotate_command_continues_after_young_key(db):
     assert "ES256: not rotated" in errors.getvalue()
 
 
-def test_key_commands_warn_without_shared_cache(db):
+def test_key_commands_warn_without_shared_cache(db, settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
     ensure_signing_keys("RS256")
     age_next_keys()
     errors = io.StringIO()
