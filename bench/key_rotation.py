@@ -24,10 +24,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+import support
+from support import PYTHON, ROOT
+
 REVOCATION_BOUND_SECONDS = 1.0
 # Request time and scheduling on a loaded two-core machine, on top of the bound.
 REVOCATION_MARGIN_SECONDS = 1.0
@@ -57,6 +57,7 @@ def environment(arguments):
         "SECRET_KEY": "bench-secret-key-not-for-production",
         "GATEHOUSE_KEY_ENCRYPTION_KEY": "YmVuY2gta2V5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU",
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": arguments.database_url,
         "REDIS_URL": arguments.redis_url,
         "GATEHOUSE_ISSUER": issuer,
@@ -65,30 +66,11 @@ def environment(arguments):
 
 
 def manage(arguments, *command):
-    result = subprocess.run(
-        [PYTHON, "manage.py", *command],
-        cwd=ROOT,
-        env=environment(arguments),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.exit(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
-    return result.stdout
+    return support.manage(environment(arguments), *command, timeout=120)
 
 
 def recreate_database(arguments):
-    import psycopg
-
-    admin_url, _, name = arguments.database_url.rpartition("/")
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    import redis
-
-    redis.Redis.from_url(arguments.redis_url).flushdb()
+    support.recreate_database(arguments.database_url, arguments.redis_url)
 
 
 def start_server(arguments, port):

@@ -30,8 +30,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+import support
+from support import PYTHON, ROOT
+
 PING = "https://ping.example.com/api"
 ES256_API = "https://es256.bench.example.com/"
 
@@ -69,18 +70,7 @@ def environment(arguments):
 
 
 def manage(arguments, *command):
-    result = subprocess.run(
-        [PYTHON, "manage.py", *command],
-        cwd=ROOT,
-        env=environment(arguments),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.exit(f"manage.py {' '.join(command)} failed:\n{result.stderr}")
-    return result.stdout
+    return support.manage(environment(arguments), *command, timeout=600)
 
 
 def shell(arguments, code):
@@ -89,14 +79,7 @@ def shell(arguments, code):
 
 
 def recreate_database(arguments):
-    import psycopg
-    import redis
-
-    admin_url, _, name = arguments.database_url.rpartition("/")
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    redis.Redis.from_url(arguments.redis_url).flushdb()
+    support.recreate_database(arguments.database_url, arguments.redis_url)
 
 
 def start_server(arguments):
