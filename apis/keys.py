@@ -277,7 +277,7 @@ def rotate(algorithm, actor, *, force=False):
     )
     with transaction.atomic():
         # The first query waits for a rotation under way to commit; the second,
-        # a new statement, then sees the keys that rotation left.
+        # a new statement, then reads the keys that rotation left.
         list(rows)
         keys = {key.state: key for key in rows.all()}
         next_key = keys.get(SigningKey.State.NEXT)

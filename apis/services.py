@@ -31,7 +31,7 @@ def create_api(*, name, identifier, scopes=(), **fields):
     """
     Register an API with its scopes and its test application.
 
-    `scopes` holds (value, description) pairs. Every value is validated, so a
+    `scopes` contains (value, description) pairs. Every value is validated, so a
     bad one raises `ValidationError` and nothing is created.
     """
     api = API(name=name, identifier=identifier, **fields)

@@ -158,7 +158,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", Fals
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The health probes answer over plain HTTP inside the network.
+# The health probes respond over plain HTTP inside the network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
@@ -239,14 +239,14 @@ def _read_key_encryption_keys():
 
 
 # The key that encrypts private signing keys at rest; in development, a key
-# derived from SECRET_KEY stands in for it.
+# derived from SECRET_KEY is used instead.
 GATEHOUSE_KEY_ENCRYPTION_KEY, GATEHOUSE_KEY_ENCRYPTION_KEY_FALLBACKS = (
     _read_key_encryption_keys()
 )
 GATEHOUSE_DEFAULT_AUDIENCE = os.environ.get("GATEHOUSE_DEFAULT_AUDIENCE", "")
 GATEHOUSE_JWKS_MAX_AGE_SECONDS = 300
 # Failed client authentications allowed per window, per client id and per
-# address, before the token endpoint answers 429.
+# address, before the token endpoint responds with 429.
 GATEHOUSE_AUTH_FAILURES_PER_CLIENT = int(
     os.environ.get("GATEHOUSE_AUTH_FAILURES_PER_CLIENT", 10)
 )

@@ -76,7 +76,7 @@ class TokenHasScopes(BasePermission):
     """
     Allow a request whose access token carries the scopes the view requires.
 
-    Without a valid token DRF answers 401; with a token that lacks a scope this
+    Without a valid token DRF responds with 401; with a token that lacks a scope this
     raises 403 `insufficient_scope` with the RFC 6750 challenge.
     """
 
@@ -87,7 +87,7 @@ class TokenHasScopes(BasePermission):
 
         alternatives = required_scopes_for(view, request.method)
         if alternatives is None and not hasattr(view, request.method.lower()):
-            return True  # The view answers 405 Method Not Allowed.
+            return True  # The view responds with 405 Method Not Allowed.
         if alternatives is None:
             raise InsufficientScope(
                 [],
