@@ -165,6 +165,12 @@ def issue_token(application, *, audience=None, scopes=None, source, issued_by=No
         algorithm=signing_key.algorithm,
         headers=header,
     )
+    if settings.GATEHOUSE_RECORD_TOKENS:
+        _record(application, api, claims, source, issued_by)
+    return IssuedToken(access_token, header, claims, api.token_lifetime_seconds)
+
+
+def _record(application, api, claims, source, issued_by):
     TokenRecord.objects.create(
         jti=claims["jti"],
         application=application,
@@ -174,7 +180,6 @@ def issue_token(application, *, audience=None, scopes=None, source, issued_by=No
         scopes=claims.get("scope", ""),
         source=source,
         issued_by=issued_by,
-        issued_at=datetime.fromtimestamp(issued_at, tz=UTC),
+        issued_at=datetime.fromtimestamp(claims["iat"], tz=UTC),
         expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
     )
-    return IssuedToken(access_token, header, claims, api.token_lifetime_seconds)

@@ -13,7 +13,8 @@ loopback port, and prints one JSON report:
   many signing processes as server workers, for RS256 and ES256;
 - the token endpoint with 10,000 APIs and 100,000 applications registered
   against the same with the bootstrap registry (1 API, 2 applications);
-- the peak resident memory of a gunicorn worker.
+- the peak resident memory of a gunicorn worker;
+- the token endpoint recording every token against the same without records.
 """
 
 import argparse
@@ -82,7 +83,7 @@ def recreate_database(arguments):
     support.recreate_database(arguments.database_url, arguments.redis_url)
 
 
-def start_server(arguments):
+def start_server(arguments, **extra_env):
     server = subprocess.Popen(
         [
             str(Path(PYTHON).with_name("gunicorn")),
@@ -93,7 +94,7 @@ def start_server(arguments):
             str(arguments.workers),
         ],
         cwd=ROOT,
-        env=environment(arguments),
+        env=environment(arguments) | extra_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -285,6 +286,20 @@ def main():
         report["large_registry_ratio"] = ratio(token_large, token_rs256)
         report["token_errors"] = rs256_errors + es256_errors + large_errors
         report["worker_peak_memory_mib"] = worker_peak_memory(server)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    # The same token requests, on the same large registry, against a server
+    # that keeps no token records: what recording costs.
+    server = start_server(arguments, GATEHOUSE_RECORD_TOKENS="0")
+    try:
+        token_unrecorded, unrecorded_errors = wrk(
+            arguments, "/oauth/token", script=rs256_script
+        )
+        report["token_without_records_per_second"] = round(token_unrecorded)
+        report["records_ratio"] = ratio(token_large, token_unrecorded)
+        report["token_errors"] += unrecorded_errors
     finally:
         server.terminate()
         server.wait(timeout=30)

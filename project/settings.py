@@ -254,6 +254,8 @@ GATEHOUSE_AUTH_FAILURES_PER_ADDRESS = int(
     os.environ.get("GATEHOUSE_AUTH_FAILURES_PER_ADDRESS", 50)
 )
 GATEHOUSE_AUTH_FAILURE_WINDOW_SECONDS = 60
+# Whether every issued token is kept as a TokenRecord (never the token).
+GATEHOUSE_RECORD_TOKENS = env_bool("GATEHOUSE_RECORD_TOKENS", True)
 # Days that token records and refused token requests are kept; see
 # `manage.py prune_activity`.
 GATEHOUSE_ACTIVITY_RETENTION_DAYS = int(

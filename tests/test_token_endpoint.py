@@ -1038,3 +1038,13 @@ def test_token_no_quota_no_headers(client, reader):
     application, secret = reader
     data = {"grant_type": "client_credentials"} | credentials(application, secret)
     assert "X-RateLimit-Limit" not in post_form(client, data)
+
+
+def test_token_records_can_be_turned_off(client, reader, settings):
+    settings.GATEHOUSE_RECORD_TOKENS = False
+    application, secret = reader
+    response = post_form(
+        client, {"grant_type": "client_credentials"} | credentials(application, secret)
+    )
+    assert response.status_code == 200
+    assert not TokenRecord.objects.exists()
