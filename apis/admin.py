@@ -69,6 +69,13 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class PageContextMixin:
+    """The context of an admin page of our own: the site's, plus `opts`."""
+
+    def page_context(self, request, **context):
+        return {**self.admin_site.each_context(request), "opts": self.opts, **context}
+
+
 class ScopeChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return f"{obj.api.name}: {obj.value}"
@@ -112,7 +119,7 @@ class ScopeInline(admin.TabularInline):
 
 
 @admin.register(API)
-class APIAdmin(APIConsoleMixin, admin.ModelAdmin):
+class APIAdmin(APIConsoleMixin, PageContextMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "identifier",
@@ -196,12 +203,11 @@ class APIAdmin(APIConsoleMixin, admin.ModelAdmin):
             _, secret = rotate_secret(api, actor=request.user.get_username())
             request._new_hs256_secret = base64.urlsafe_b64encode(secret).decode()
             return self._hs256_secret_response(request, api)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "api": api,
-            "title": "Rotate the HS256 secret?",
-        }
+        context = self.page_context(
+            request,
+            api=api,
+            title="Rotate the HS256 secret?",
+        )
         return TemplateResponse(
             request, "admin/apis/api/rotate_hs256_secret.html", context
         )
@@ -210,13 +216,12 @@ class APIAdmin(APIConsoleMixin, admin.ModelAdmin):
         secret = getattr(request, "_new_hs256_secret", None)
         if secret is None:
             return None
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "api": api,
-            "secret": secret,
-            "title": "HS256 secret",
-        }
+        context = self.page_context(
+            request,
+            api=api,
+            secret=secret,
+            title="HS256 secret",
+        )
         response = TemplateResponse(
             request, "admin/apis/api/hs256_secret.html", context
         )
@@ -234,7 +239,7 @@ class ApplicationGrantInline(GrantScopesMixin, admin.TabularInline):
 
 
 @admin.register(Application)
-class ApplicationAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
+class ApplicationAdmin(HidesSensitiveFieldsMixin, PageContextMixin, admin.ModelAdmin):
     sensitive_fields = ["client_secret_hash"]
     list_display = ["name", "client_id", "active", "created_at"]
     list_filter = ["active"]
@@ -281,25 +286,23 @@ class ApplicationAdmin(HidesSensitiveFieldsMixin, admin.ModelAdmin):
             secret = rotate_client_secret(application)
             self.log_change(request, application, "Rotated the client secret.")
             return self.render_secret(request, application, secret, created=False)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "application": application,
-            "title": "Rotate the client secret?",
-        }
+        context = self.page_context(
+            request,
+            application=application,
+            title="Rotate the client secret?",
+        )
         return TemplateResponse(
             request, "admin/apis/application/rotate_secret.html", context
         )
 
     def render_secret(self, request, application, secret, created):
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "application": application,
-            "client_secret": secret,
-            "created": created,
-            "title": "Client secret",
-        }
+        context = self.page_context(
+            request,
+            application=application,
+            client_secret=secret,
+            created=created,
+            title="Client secret",
+        )
         if IS_POPUP_VAR in request.POST:
             # Opened from a "+" link: the page hands the application back to
             # the opening form once the secret has been copied.
@@ -336,7 +339,9 @@ class ClientGrantAdmin(GrantScopesMixin, admin.ModelAdmin):
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(HidesSensitiveFieldsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class SigningKeyAdmin(
+    HidesSensitiveFieldsMixin, ReadOnlyAdminMixin, PageContextMixin, admin.ModelAdmin
+):
     """Read-only keys, with rotation and revocation; the private half never shows."""
 
     sensitive_fields = ["encrypted_private_key"]
@@ -419,13 +424,12 @@ class SigningKeyAdmin(HidesSensitiveFieldsMixin, ReadOnlyAdminMixin, admin.Model
                     return HttpResponseRedirect(
                         reverse("admin:apis_signingkey_changelist")
                     )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Rotate signing keys",
-            "algorithms": algorithms,
-            "jwks_max_age": settings.GATEHOUSE_JWKS_MAX_AGE_SECONDS,
-        }
+        context = self.page_context(
+            request,
+            title="Rotate signing keys",
+            algorithms=algorithms,
+            jwks_max_age=settings.GATEHOUSE_JWKS_MAX_AGE_SECONDS,
+        )
         return TemplateResponse(request, "admin/apis/signingkey/rotate.html", context)
 
     def revoke_view(self, request, object_id):
@@ -444,13 +448,12 @@ class SigningKeyAdmin(HidesSensitiveFieldsMixin, ReadOnlyAdminMixin, admin.Model
             return HttpResponseRedirect(
                 reverse("admin:apis_signingkey_change", args=[key.pk])
             )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Revoke this signing key?",
-            "key": key,
-            "revocable": key.state == SigningKey.State.PREVIOUS,
-        }
+        context = self.page_context(
+            request,
+            title="Revoke this signing key?",
+            key=key,
+            revocable=key.state == SigningKey.State.PREVIOUS,
+        )
         return TemplateResponse(request, "admin/apis/signingkey/revoke.html", context)
 
 
@@ -464,7 +467,7 @@ class KeyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TokenRecord)
-class TokenRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class TokenRecordAdmin(ReadOnlyAdminMixin, PageContextMixin, admin.ModelAdmin):
     """Issued tokens, read-only and never the token itself, with activity charts."""
 
     list_display = [
@@ -493,12 +496,11 @@ class TokenRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def activity_view(self, request):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Token activity",
+        context = self.page_context(
+            request,
+            title="Token activity",
             **activity_summary(ACTIVITY_DAYS),
-        }
+        )
         return TemplateResponse(
             request, "admin/apis/tokenrecord/activity.html", context
         )

@@ -13,7 +13,7 @@ UNSUPPORTED_GRANT_TYPE = "unsupported_grant_type"
 SERVER_ERROR = "server_error"
 # RFC 6749 section 4.1.2.1 names this code for an overloaded or down server.
 TEMPORARILY_UNAVAILABLE = "temporarily_unavailable"
-# Not an RFC 6749 code: the answer with 429 Too Many Requests (RFC 6585).
+# Not an RFC 6749 code: the error sent with 429 Too Many Requests (RFC 6585).
 TOO_MANY_REQUESTS = "too_many_requests"
 
 # RFC 6749 section 5.2: error_description is printable ASCII without `"` and `\`.

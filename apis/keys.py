@@ -4,7 +4,7 @@ the key ring of a process.
 
 Each process keeps the keys it has loaded, with private keys parsed once, so
 signing and verifying tokens makes no database query. A rotation or a
-revocation writes a new version stamp to the shared cache; every process reads
+revocation writes a new version stamp to the shared cache. Every process reads
 the stamp at most every `VERSION_CHECK_SECONDS` and reloads when it changed.
 Without the stamp (a cache that is not shared, or that lost it) the ring still
 reloads every `REFRESH_SECONDS`. A token that names an unknown key id also

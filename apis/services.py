@@ -11,7 +11,7 @@ def create_test_application(api):
     """
     Create the API's "<name> (Test Application)", granted every scope it has.
 
-    Its secret is not returned: nobody has seen it, and the admin's "Rotate
+    Its secret is not returned, since no one has seen it, and the admin's "Rotate
     client secret" gives the application one to use.
     """
     suffix = " (Test Application)"

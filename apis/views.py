@@ -37,7 +37,7 @@ def _record_failure(error, client_id, request):
             address=request.META.get("REMOTE_ADDR") or None,
         )
     except DatabaseError as failure:
-        logger.warning("Failed to record a refused token request: %s", failure)
+        logger.warning("Failed to record a rejected token request: %s", failure)
 
 
 def _from_browser_script(request):

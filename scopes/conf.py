@@ -56,7 +56,7 @@ DEFAULTS = {
     # Tokens each process keeps verified, skipping the signature check when
     # they come again; 0 turns the cache off.
     "VERIFIED_TOKEN_CACHE_SIZE": 4096,
-    # The cache alias that holds revoked `jti` values, or None for no denylist.
+    # The cache alias that stores revoked `jti` values, or None for no denylist.
     "DENYLIST_CACHE": None,
     # OpenAPI with drf-spectacular: the token URL of the OAuth2 client
     # credentials scheme (None leaves that scheme out), and its scopes as a

@@ -1,6 +1,6 @@
 """
 A denylist of revoked access tokens, by `jti`, kept in a Django cache so that
-every worker sees a revocation. Enable it with the DENYLIST_CACHE setting.
+every worker applies a revocation. Enable it with the DENYLIST_CACHE setting.
 """
 
 import hashlib

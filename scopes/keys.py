@@ -7,7 +7,7 @@ class VerificationKey(NamedTuple):
 
     A shared secret (HMAC) belongs to one API: `audience` then names it, and
     the key verifies only tokens whose `aud` is exactly that API, so a secret
-    that one resource server holds cannot forge tokens for another.
+    that one resource server has cannot forge tokens for another.
     """
 
     kid: str

@@ -2,10 +2,11 @@
 A bounded cache of tokens this process has verified, so a token used again
 skips decoding and the signature check.
 
-An entry never outlives its token: each hit checks `exp` again, checks that
-the issuer still has the very key that verified the token (so a rotated-out
-or revoked key ends its tokens at once), and consults the revocation denylist
-again. The cache is per process and emptied when the settings change.
+An entry never outlives its token. Each hit checks `exp` again and checks
+that the issuer still has the very key that verified the token, so a key
+rotated out or revoked ends its tokens at once. The caller then consults the
+revocation denylist again. The cache is per process and emptied when the
+settings change.
 """
 
 import threading

@@ -124,7 +124,7 @@ def browser():
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package.")
     # Playwright's sync API runs an event loop in this thread, and Django
-    # refuses ORM calls next to one unless told that they are safe here.
+    # rejects ORM calls next to one unless this variable allows them.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

@@ -22,7 +22,7 @@ SECURE = "/api/ping/secure"
 
 
 class JWKSServer:
-    """A JWK Set server whose answers each test controls."""
+    """A JWK Set server whose responses each test controls."""
 
     def __init__(self):
         self.document = {"keys": []}

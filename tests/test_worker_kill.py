@@ -1,7 +1,7 @@
 """
 A gunicorn worker killed in the middle of requests loses nothing it
-acknowledged: every message answered with 201 is stored, and every token
-answered with 200 is recorded.
+acknowledged: every message that got a 201 is stored, and every token
+returned with a 200 is recorded.
 """
 
 import json

@@ -67,7 +67,7 @@
         follow(!submitted && !document.querySelector("#mint-form .errorlist"));
     }
 
-    // Try it: call the ping API with the minted token, and explain the answer.
+    // Try it: call the ping API with the minted token, and explain the response.
     const panel = document.getElementById("try-it");
     if (!panel) {
         return;
