@@ -8,6 +8,7 @@ PORT ?= 8000
 WORKERS ?= $(shell $(PYTHON) -c "import os; print(2 * os.cpu_count() + 1)")
 
 BIN := $(VENV)/bin
+OIDC_PROVIDER := tests/oidc_provider
 
 .PHONY: run serve test lint format install install-test clean
 
@@ -51,9 +52,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml $(OIDC_PROVIDER)/node_modules/.installed | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# The OpenID provider that the single sign-on tests sign in at.
+$(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json
+	npm ci --prefix $(OIDC_PROVIDER) --no-audit --no-fund --loglevel=error
+	touch $@
+
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles
+	rm -rf $(VENV) db.sqlite3 staticfiles $(OIDC_PROVIDER)/node_modules

@@ -326,3 +326,38 @@ class TokenRequestFailure(models.Model):
 
     def __str__(self):
         return f"{self.error} {self.client_id}"
+
+
+class SingleSignOnIdentity(models.Model):
+    """
+    The account at an OpenID provider that signs in as a Django user.
+
+    Sign-in finds the user by the provider's issuer and subject, which never
+    change, rather than by email address, which can.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="sso_identities",
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    email = models.EmailField(blank=True, help_text="As the provider last sent it.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "single sign-on identity"
+        verbose_name_plural = "single sign-on identities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["issuer", "subject"], name="unique_sso_subject"
+            ),
+            models.UniqueConstraint(
+                fields=["issuer", "user"], name="unique_sso_user_per_issuer"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} at {self.issuer}"

@@ -311,3 +311,88 @@ SPECTACULAR_SETTINGS = {
         "apis.openapi.add_authorization_server_paths",
     ],
 }
+
+# Single sign-on for the admin, with an OpenID provider. Off unless
+# GATEHOUSE_SSO_CLIENT_ID is set; docs/sso.md explains every variable.
+
+
+def _read_json_object(name):
+    import json
+
+    value = os.environ.get(name, "")
+    if not value:
+        return {}
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(target, str)
+        or (isinstance(target, list) and all(isinstance(t, str) for t in target))
+        for target in parsed.values()
+    ):
+        raise ImproperlyConfigured(
+            f"{name} must be a JSON object that maps each provider group to a Django "
+            'group name or a list of them, such as {"platform": ["Key managers"]}.'
+        )
+    return {
+        group: [target] if isinstance(target, str) else target
+        for group, target in parsed.items()
+    }
+
+
+def _read_sso():
+    client_id = os.environ.get("GATEHOUSE_SSO_CLIENT_ID", "")
+    if not client_id:
+        return None
+    endpoints = {
+        name: os.environ.get(f"GATEHOUSE_SSO_{name.upper()}", "")
+        for name in (
+            "authorization_endpoint",
+            "token_endpoint",
+            "userinfo_endpoint",
+            "jwks_uri",
+            "end_session_endpoint",
+        )
+    }
+    config = {
+        "CLIENT_ID": client_id,
+        "CLIENT_SECRET": os.environ.get("GATEHOUSE_SSO_CLIENT_SECRET", ""),
+        "ISSUER": os.environ.get("GATEHOUSE_SSO_ISSUER", ""),
+        "DISCOVERY_URL": os.environ.get("GATEHOUSE_SSO_DISCOVERY_URL", ""),
+        "ENDPOINTS": {name: url for name, url in endpoints.items() if url},
+        "SIGNING_ALGORITHMS": env_list("GATEHOUSE_SSO_SIGNING_ALGORITHMS", ["RS256"]),
+        "SCOPES": os.environ.get("GATEHOUSE_SSO_SCOPES", "openid email profile"),
+        "ALLOWED_DOMAINS": [
+            domain.lower() for domain in env_list("GATEHOUSE_SSO_ALLOWED_DOMAINS")
+        ],
+        "REQUIRE_VERIFIED_EMAIL": env_bool(
+            "GATEHOUSE_SSO_REQUIRE_VERIFIED_EMAIL", True
+        ),
+        "GROUPS_CLAIM": os.environ.get("GATEHOUSE_SSO_GROUPS_CLAIM", "groups"),
+        "ALLOWED_GROUPS": env_list("GATEHOUSE_SSO_ALLOWED_GROUPS"),
+        "GROUP_MAP": _read_json_object("GATEHOUSE_SSO_GROUP_MAP"),
+        "SUPERUSER_GROUPS": env_list("GATEHOUSE_SSO_SUPERUSER_GROUPS"),
+        "BUTTON_LABEL": os.environ.get("GATEHOUSE_SSO_BUTTON_LABEL", "Log in with SSO"),
+        "SESSION_SECONDS": int(os.environ.get("GATEHOUSE_SSO_SESSION_SECONDS", 28800)),
+        "TIMEOUT_SECONDS": float(os.environ.get("GATEHOUSE_SSO_TIMEOUT_SECONDS", 5)),
+    }
+    from apis.sso.conf import validate
+
+    validate(config)
+    return config
+
+
+GATEHOUSE_SSO = _read_sso()
+# Whether the admin accepts passwords; only single sign-on can replace them.
+GATEHOUSE_PASSWORD_LOGIN = env_bool("GATEHOUSE_PASSWORD_LOGIN", True)
+if not GATEHOUSE_PASSWORD_LOGIN and not GATEHOUSE_SSO:
+    raise ImproperlyConfigured(
+        "GATEHOUSE_PASSWORD_LOGIN=0 needs single sign-on (GATEHOUSE_SSO_CLIENT_ID), "
+        "or nobody could log in to the admin."
+    )
+AUTHENTICATION_BACKENDS = []
+if GATEHOUSE_PASSWORD_LOGIN:
+    AUTHENTICATION_BACKENDS.append("django.contrib.auth.backends.ModelBackend")
+if GATEHOUSE_SSO:
+    AUTHENTICATION_BACKENDS.append("apis.sso.backend.SingleSignOnBackend")

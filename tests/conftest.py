@@ -8,12 +8,16 @@ from django.conf import settings
 from django.core.cache import cache
 from playwright.sync_api import sync_playwright
 
+# The project's URLs load now, with single sign-on off as the test settings
+# have it; the tests that turn it on route through tests.sso_urls instead.
+import project.urls  # noqa: F401
 from apis.keys import key_ring
 from apis.management.commands.bootstrap import PING_API_NAME, PING_API_SCOPES
 from apis.models import TokenRecord
 from apis.services import create_api, create_application
 from apis.tokens import issue_token
 from scopes.token_cache import verified_tokens
+from tests.sso import oidc_provider, sso  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,217 @@
+"""
+What Gatehouse knows of the OpenID provider: its metadata and its signing keys.
+
+Both are fetched on the first sign-in and kept in the cache, so later sign-ins
+make no request for them. An ID token signed with a key the cached set lacks
+fetches the set again, at most once a minute, for providers that rotate keys.
+"""
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+
+import jwt
+import requests
+from django.conf import settings
+from django.core.cache import cache
+
+from .conf import ASYMMETRIC_ALGORITHMS, discovery_url, is_acceptable_url
+
+logger = logging.getLogger(__name__)
+
+METADATA_SECONDS = 3600
+KEYS_SECONDS = 3600
+KEYS_REFETCH_SECONDS = 60
+
+
+class ProviderUnavailable(Exception):
+    """The provider did not answer, or answered with something unusable."""
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str = ""
+    end_session_endpoint: str = ""
+    signing_algorithms: tuple = ("RS256",)
+    token_auth_method: str = "client_secret_basic"
+    # RFC 9207: the provider names itself in the authorization response.
+    iss_parameter_supported: bool = False
+
+
+def config():
+    return settings.GATEHOUSE_SSO
+
+
+def _cache_get(key):
+    try:
+        return cache.get(key)
+    except Exception:  # A cache that is down only costs a fetch.
+        logger.warning("The cache is unreachable; fetching from the provider.")
+        return None
+
+
+def _cache_set(key, value, timeout):
+    try:
+        cache.set(key, value, timeout)
+    except Exception:
+        logger.warning("The cache is unreachable; provider data is not kept.")
+
+
+def _cache_key(kind, url):
+    return f"gatehouse:sso:{kind}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
+
+
+def fetch_json(url, **kwargs):
+    """GET a JSON object from the provider, or raise ProviderUnavailable."""
+    try:
+        response = requests.get(url, timeout=config()["TIMEOUT_SECONDS"], **kwargs)
+    except requests.RequestException as error:
+        raise ProviderUnavailable(f"{url} could not be reached: {error}") from None
+    if response.status_code != 200:
+        raise ProviderUnavailable(f"{url} answered HTTP {response.status_code}.")
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise ProviderUnavailable(f"{url} did not answer with a JSON object.")
+    return document
+
+
+def get_metadata():
+    settings_ = config()
+    url = discovery_url(settings_)
+    if url is None:
+        endpoints = settings_["ENDPOINTS"]
+        return ProviderMetadata(
+            issuer=settings_["ISSUER"],
+            authorization_endpoint=endpoints["authorization_endpoint"],
+            token_endpoint=endpoints["token_endpoint"],
+            jwks_uri=endpoints["jwks_uri"],
+            userinfo_endpoint=endpoints.get("userinfo_endpoint", ""),
+            end_session_endpoint=endpoints.get("end_session_endpoint", ""),
+            signing_algorithms=tuple(settings_["SIGNING_ALGORITHMS"]),
+        )
+    key = _cache_key("metadata", url)
+    metadata = _cache_get(key)
+    if metadata is None:
+        metadata = parse_metadata(fetch_json(url), url, settings_["ISSUER"])
+        _cache_set(key, metadata, METADATA_SECONDS)
+    return metadata
+
+
+def parse_metadata(document, url, expected_issuer=""):
+    """Check a discovery document (OpenID Connect Discovery 1.0, section 4.3)."""
+
+    def unusable(reason):
+        return ProviderUnavailable(f"The metadata at {url} is unusable: {reason}")
+
+    issuer = document.get("issuer")
+    if not isinstance(issuer, str) or not issuer:
+        raise unusable("it has no issuer.")
+    # The document must come from the issuer it names, and that issuer must be
+    # the one configured: a stranger's metadata cannot redirect sign-ins.
+    if url.rstrip("/") != issuer.rstrip("/") + "/.well-known/openid-configuration":
+        raise unusable(f"its issuer {issuer!r} does not match its address.")
+    if expected_issuer and expected_issuer.rstrip("/") != issuer.rstrip("/"):
+        raise unusable(
+            f"its issuer {issuer!r} is not GATEHOUSE_SSO_ISSUER {expected_issuer!r}."
+        )
+    endpoints = {}
+    for name in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+    ):
+        value = document.get(name, "")
+        required = name in {"authorization_endpoint", "token_endpoint", "jwks_uri"}
+        if (value or required) and (
+            not isinstance(value, str) or not is_acceptable_url(value)
+        ):
+            raise unusable(f"{name} is missing or not an https:// URL.")
+        endpoints[name] = value
+    published = document.get("id_token_signing_alg_values_supported")
+    if not isinstance(published, list):
+        raise unusable("id_token_signing_alg_values_supported is missing.")
+    algorithms = tuple(alg for alg in published if alg in ASYMMETRIC_ALGORITHMS)
+    if not algorithms:
+        raise unusable("it publishes no public-key algorithm for ID tokens.")
+    # RFC 8414 section 2: client_secret_basic when the member is absent.
+    methods = document.get("token_endpoint_auth_methods_supported")
+    if not isinstance(methods, list):
+        methods = ["client_secret_basic"]
+    if "client_secret_basic" in methods:
+        method = "client_secret_basic"
+    elif "client_secret_post" in methods:
+        method = "client_secret_post"
+    else:
+        raise unusable("its token endpoint takes no client secret.")
+    return ProviderMetadata(
+        issuer=issuer,
+        signing_algorithms=algorithms,
+        token_auth_method=method,
+        iss_parameter_supported=document.get(
+            "authorization_response_iss_parameter_supported"
+        )
+        is True,
+        **endpoints,
+    )
+
+
+def _fetch_keys(metadata):
+    # The cache keeps the JSON document: parsed keys cannot be pickled.
+    return {"document": fetch_json(metadata.jwks_uri), "fetched_at": time.time()}
+
+
+def _parse_keys(document):
+    keys = {}
+    entries = document.get("keys")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+            continue
+        try:
+            key = jwt.PyJWK(entry)
+        except (jwt.PyJWKError, jwt.InvalidKeyError, TypeError, ValueError):
+            continue  # A key type PyJWT cannot use; the others still can.
+        keys.setdefault(entry.get("kid"), []).append((entry.get("alg"), key))
+    return keys
+
+
+def signing_key(metadata, kid, algorithm):
+    """The provider's key for `kid` and `algorithm`, or None."""
+    cache_key = _cache_key("keys", metadata.jwks_uri)
+    key_set = _cache_get(cache_key)
+    if key_set is None:
+        key_set = _fetch_keys(metadata)
+        _cache_set(cache_key, key_set, KEYS_SECONDS)
+    key = _match(_parse_keys(key_set["document"]), kid, algorithm)
+    if key is None and time.time() - key_set["fetched_at"] > KEYS_REFETCH_SECONDS:
+        key_set = _fetch_keys(metadata)
+        _cache_set(cache_key, key_set, KEYS_SECONDS)
+        key = _match(_parse_keys(key_set["document"]), kid, algorithm)
+    return key
+
+
+def _match(keys, kid, algorithm):
+    candidates = keys.get(kid, [])
+    if kid is None and not candidates:
+        # A token without kid: only a provider with a single key is unambiguous.
+        candidates = [pair for pairs in keys.values() for pair in pairs]
+    usable = [
+        key
+        for alg, key in candidates
+        if (alg is None or alg == algorithm) and _fits(key, algorithm)
+    ]
+    return usable[0].key if len(usable) == 1 else None
+
+
+def _fits(key, algorithm):
+    family = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}[algorithm[:2]]
+    return key.key_type == family

@@ -1,0 +1,231 @@
+"""
+The admin's single sign-on pages: start, callback, logout, and the login page.
+
+Each failure ends on a page that says what went wrong, with a log line for
+the operator. Nothing here redirects a request to the provider unless a person
+pressed the sign-in button, so API calls from Swagger UI and the console's
+scripts never land on the provider's login page.
+"""
+
+import hmac
+import logging
+from urllib.parse import urlencode
+
+from django.contrib import admin, auth
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from mozilla_django_oidc.views import (
+    OIDCAuthenticationCallbackView,
+    OIDCAuthenticationRequestView,
+    OIDCLogoutView,
+)
+
+from . import provider
+from .admission import SignInRefused
+from .backend import SignInFailed
+
+logger = logging.getLogger(__name__)
+
+# The session remembers that single sign-on made it, for logout.
+SESSION_ISSUER_KEY = "sso_issuer"
+
+
+def failure_page(request, title, message, status):
+    context = {
+        **admin.site.each_context(request),
+        "title": title,
+        "message": message,
+        "login_url": reverse("admin:login"),
+    }
+    return render(request, "admin/sso_failed.html", context, status=status)
+
+
+def provider_unavailable(request, error):
+    logger.error("Single sign-on failed: %s", error)
+    return failure_page(
+        request,
+        "The identity provider is unavailable",
+        "Gatehouse could not reach your identity provider, or did not understand "
+        "its answer. Try again in a moment; if this goes on, tell an administrator.",
+        status=502,
+    )
+
+
+def settings_for_views(attr, *args):
+    config = provider.config()
+    values = {
+        "OIDC_RP_CLIENT_ID": config["CLIENT_ID"],
+        "OIDC_RP_SCOPES": config["SCOPES"],
+        "OIDC_AUTHENTICATION_CALLBACK_URL": "sso-callback",
+        "OIDC_USE_NONCE": True,
+        "OIDC_USE_PKCE": True,
+        "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
+        "OIDC_REDIRECT_FIELD_NAME": "next",
+        "OIDC_AUTH_REQUEST_EXTRA_PARAMS": {},
+        "LOGIN_REDIRECT_URL": "admin:index",
+    }
+    if attr in values:
+        return values[attr]
+    if args:
+        return args[0]
+    raise KeyError(attr)
+
+
+class LoginStartView(OIDCAuthenticationRequestView):
+    """Send the browser to the provider, with a state, a nonce and PKCE."""
+
+    get_settings = staticmethod(settings_for_views)
+
+    def __init__(self, **kwargs):
+        # The parent reads the endpoint here; it is discovered in get().
+        super(OIDCAuthenticationRequestView, self).__init__(**kwargs)
+
+    def get(self, request):
+        try:
+            metadata = provider.get_metadata()
+        except provider.ProviderUnavailable as error:
+            return provider_unavailable(request, error)
+        self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
+        self.OIDC_RP_CLIENT_ID = provider.config()["CLIENT_ID"]
+        response = super().get(request)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class CallbackView(OIDCAuthenticationCallbackView):
+    """Finish the sign-in that LoginStartView began."""
+
+    get_settings = staticmethod(settings_for_views)
+
+    def get(self, request):
+        states = request.session.get("oidc_states")
+        state = request.GET.get("state", "")
+        if not isinstance(states, dict) or state not in states:
+            logger.warning(
+                "Single sign-on callback refused: its state is unknown to this "
+                "session (tampered, replayed, or from another browser)."
+            )
+            return failure_page(
+                request,
+                "Sign-in link not valid",
+                "This sign-in link was already used, has been altered, or was "
+                "started in another browser. Start again from the login page.",
+                status=400,
+            )
+        # One use only: the state, its nonce and its verifier go now.
+        pending = states.pop(state)
+        request.session.modified = True
+        request.session.save()
+
+        try:
+            metadata = provider.get_metadata()
+        except provider.ProviderUnavailable as error:
+            return provider_unavailable(request, error)
+        issuer = request.GET.get("iss")
+        if (issuer is not None or metadata.iss_parameter_supported) and (
+            not hmac.compare_digest(issuer or "", metadata.issuer)
+        ):
+            # RFC 9207: the answer came from another provider than was asked.
+            logger.warning("Single sign-on callback refused: iss %r.", issuer)
+            return failure_page(
+                request,
+                "Sign-in not completed",
+                "The answer did not come from the expected identity provider.",
+                status=400,
+            )
+        if "error" in request.GET:
+            error = request.GET.get("error", "")[:100]
+            logger.warning("Single sign-on: the provider answered %s.", error)
+            return failure_page(
+                request,
+                "Sign-in not completed",
+                f"The identity provider ended the sign-in ({error}). Start again "
+                "from the login page.",
+                status=400,
+            )
+        if "code" not in request.GET:
+            return failure_page(
+                request,
+                "Sign-in not completed",
+                "The identity provider sent no sign-in code. Start again.",
+                status=400,
+            )
+
+        # Reload the session, so that changes made by other tabs during the
+        # requests to the provider are not overwritten.
+        request.session = request.session.__class__(request.session.session_key)
+        try:
+            self.user = auth.authenticate(
+                request=request,
+                nonce=pending.get("nonce"),
+                code_verifier=pending.get("code_verifier"),
+            )
+        except SignInRefused as refusal:
+            return failure_page(request, "Access refused", refusal.message, status=403)
+        except SignInFailed as failure:
+            logger.warning("Single sign-on failed: %s", failure)
+            return failure_page(
+                request, "Sign-in not completed", str(failure), status=400
+            )
+        except provider.ProviderUnavailable as error:
+            return provider_unavailable(request, error)
+        if self.user is None:
+            return failure_page(
+                request,
+                "Sign-in not completed",
+                "The sign-in could not be completed. Start again.",
+                status=400,
+            )
+        next_url = request.session.pop("oidc_login_next", None)
+        auth.login(request, self.user)
+        request.session[SESSION_ISSUER_KEY] = metadata.issuer
+        request.session.set_expiry(provider.config()["SESSION_SECONDS"])
+        return HttpResponseRedirect(next_url or reverse("admin:index"))
+
+
+class LogoutView(OIDCLogoutView):
+    """End the Django session, and the provider's when it offers logout."""
+
+    def post(self, request):
+        id_token = request.session.get("oidc_id_token")
+        signed_in_by_provider = SESSION_ISSUER_KEY in request.session
+        if not signed_in_by_provider:
+            return admin.site.logout(request)
+        auth.logout(request)
+        try:
+            metadata = provider.get_metadata()
+        except provider.ProviderUnavailable as error:
+            logger.warning("Single sign-on logout stayed local: %s", error)
+            metadata = None
+        if metadata is None or not metadata.end_session_endpoint:
+            return admin.site.logout(request)
+        # OpenID Connect RP-Initiated Logout 1.0, section 2.
+        params = {
+            "client_id": provider.config()["CLIENT_ID"],
+            "post_logout_redirect_uri": request.build_absolute_uri(
+                reverse("admin:login")
+            ),
+        }
+        if id_token:
+            params["id_token_hint"] = id_token
+        endpoint = metadata.end_session_endpoint
+        separator = "&" if "?" in endpoint else "?"
+        return HttpResponseRedirect(f"{endpoint}{separator}{urlencode(params)}")
+
+
+@never_cache
+def login(request):
+    """The admin's login page, with the single sign-on button."""
+    from django.conf import settings
+
+    if request.method == "POST" and not settings.GATEHOUSE_PASSWORD_LOGIN:
+        return HttpResponseNotAllowed(["GET"])
+    return admin.site.login(
+        request,
+        extra_context={
+            "sso_label": provider.config()["BUTTON_LABEL"],
+            "password_login": settings.GATEHOUSE_PASSWORD_LOGIN,
+        },
+    )
