@@ -28,6 +28,16 @@ def env_bool(name, default):
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
 
+def env_number(name, default, kind=int):
+    value = os.environ.get(name, "")
+    if value == "":
+        return default
+    try:
+        return kind(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
+
+
 def env_list(name, default=()):
     value = os.environ.get(name, "")
     return [item.strip() for item in value.split(",") if item.strip()] or list(default)
@@ -374,8 +384,8 @@ def _read_sso():
         "GROUP_MAP": _read_json_object("GATEHOUSE_SSO_GROUP_MAP"),
         "SUPERUSER_GROUPS": env_list("GATEHOUSE_SSO_SUPERUSER_GROUPS"),
         "BUTTON_LABEL": os.environ.get("GATEHOUSE_SSO_BUTTON_LABEL", "Log in with SSO"),
-        "SESSION_SECONDS": int(os.environ.get("GATEHOUSE_SSO_SESSION_SECONDS", 28800)),
-        "TIMEOUT_SECONDS": float(os.environ.get("GATEHOUSE_SSO_TIMEOUT_SECONDS", 5)),
+        "SESSION_SECONDS": env_number("GATEHOUSE_SSO_SESSION_SECONDS", 28800),
+        "TIMEOUT_SECONDS": env_number("GATEHOUSE_SSO_TIMEOUT_SECONDS", 5, float),
     }
     from apis.sso.conf import validate
 

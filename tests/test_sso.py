@@ -107,7 +107,7 @@ def test_next_url_is_kept_and_checked(client, sso):
         ("carol", "has not verified the email address carol@example.com"),
     ],
 )
-def test_refused_person_gets_a_page_a_log_line_and_no_account(
+def test_rejected_person_gets_a_page_a_log_line_and_no_account(
     client, sso, caplog, login, text
 ):
     users_before = User.objects.count()
@@ -119,7 +119,8 @@ def test_refused_person_gets_a_page_a_log_line_and_no_account(
     assert not SingleSignOnIdentity.objects.exists()
     assert "_auth_user_id" not in client.session
     assert any(
-        "Single sign-on refused" in record.getMessage() and login in record.getMessage()
+        "Single sign-on rejected" in record.getMessage()
+        and login in record.getMessage()
         for record in caplog.records
     )
 
@@ -150,7 +151,7 @@ def test_groups_follow_the_provider_at_each_sign_in(client, sso, groups, oidc_pr
     assert User.objects.filter(email="alice@example.com").count() == 1
 
 
-def test_person_who_loses_access_is_refused_next_time(client, sso, oidc_provider):
+def test_person_who_loses_access_is_rejected_next_time(client, sso, oidc_provider):
     sign_in(client, "dave")
     client.logout()
     oidc_provider.set_account("dave", {**sso_claims("dave"), "groups": []})
@@ -162,7 +163,7 @@ def test_person_who_loses_access_is_refused_next_time(client, sso, oidc_provider
     assert_failure(response, 403, "is not allowed into this admin")
 
 
-def test_deactivated_account_is_refused(client, sso):
+def test_deactivated_account_is_rejected(client, sso):
     sign_in(client, "alice")
     client.logout()
     User.objects.filter(email="alice@example.com").update(is_active=False)
@@ -184,7 +185,7 @@ def test_existing_password_account_is_linked_by_verified_email(client, sso):
     assert existing.check_password("password-1")
 
 
-def test_two_accounts_with_the_email_are_refused(client, sso):
+def test_two_accounts_with_the_email_are_rejected(client, sso):
     User.objects.create_user("alice1", "alice@example.com")
     User.objects.create_user("alice2", "alice@example.com")
 
@@ -282,10 +283,10 @@ def test_discovery_url_setting(client, sso, settings, oidc_provider):
     assert response["Location"] == "/admin/"
 
 
-# Callbacks that must be refused.
+# Callbacks that must be rejected.
 
 
-def test_replayed_callback_is_refused(client, sso):
+def test_replayed_callback_is_rejected(client, sso):
     response, callback = sign_in(client, "alice")
     assert response.status_code == 302
     client.logout()
@@ -296,7 +297,7 @@ def test_replayed_callback_is_refused(client, sso):
     assert "_auth_user_id" not in client.session
 
 
-def test_tampered_state_is_refused_and_the_real_one_still_works(client, sso):
+def test_tampered_state_is_rejected_and_the_real_one_still_works(client, sso):
     callback = at_provider(start(client), "alice")
     params = query(callback)
     tampered = {**params, "state": params["state"][:-1] + "x"}
@@ -308,7 +309,7 @@ def test_tampered_state_is_refused_and_the_real_one_still_works(client, sso):
     assert client.get(local(callback)).status_code == 302
 
 
-def test_callback_in_another_browser_is_refused(client, sso, django_user_model):
+def test_callback_in_another_browser_is_rejected(client, sso, django_user_model):
     callback = at_provider(start(client), "alice")
 
     response = Client().get(local(callback))
@@ -321,7 +322,7 @@ def test_callback_without_parameters(client, sso):
     assert_failure(client.get("/admin/sso/callback/"), 400, "Start again")
 
 
-def test_callback_from_another_issuer_is_refused(client, sso):
+def test_callback_from_another_issuer_is_rejected(client, sso):
     callback = at_provider(start(client), "alice")
     params = {**query(callback), "iss": "https://mix-up.example"}
 
@@ -375,7 +376,7 @@ def test_intercepted_code_is_useless_without_the_verifier(client, sso, oidc_prov
     assert client.get(local(callback)).status_code == 302
 
 
-def test_code_redeemed_twice_is_refused(client, sso, oidc_provider):
+def test_code_redeemed_twice_is_rejected(client, sso, oidc_provider):
     callback = at_provider(start(client), "alice")
     state = query(callback)["state"]
     verifier = client.session["oidc_states"][state]["code_verifier"]
@@ -383,16 +384,16 @@ def test_code_redeemed_twice_is_refused(client, sso, oidc_provider):
 
     response = client.get(local(callback))
 
-    assert_failure(response, 400, "refused the sign-in code (invalid_grant)")
+    assert_failure(response, 400, "rejected the sign-in code (invalid_grant)")
     assert not User.objects.exists()
 
 
-def test_wrong_client_secret_is_refused(client, sso, settings):
+def test_wrong_client_secret_is_rejected(client, sso, settings):
     settings.GATEHOUSE_SSO = {**sso, "CLIENT_SECRET": "not-the-secret"}
 
     response, _ = sign_in(client, "alice")
 
-    assert_failure(response, 400, "refused the sign-in code (invalid_client)")
+    assert_failure(response, 400, "rejected the sign-in code (invalid_client)")
 
 
 # The ID token itself: genuine tokens from the provider, checked against
@@ -443,21 +444,21 @@ def test_genuine_id_token_passes(backend):
     assert claims["sub"] == "alice"
 
 
-def test_id_token_for_another_client_is_refused(backend):
+def test_id_token_for_another_client_is_rejected(backend):
     token = id_token_for("other-app", "n-1")
 
     with pytest.raises(SignInFailed, match="Audience"):
         backend.verify_token(token, nonce="n-1")
 
 
-def test_id_token_with_another_nonce_is_refused(backend):
+def test_id_token_with_another_nonce_is_rejected(backend):
     token = id_token_for("gatehouse", "n-1")
 
     with pytest.raises(SignInFailed, match="nonce"):
         backend.verify_token(token, nonce="n-2")
 
 
-def test_id_token_from_another_issuer_is_refused(backend):
+def test_id_token_from_another_issuer_is_rejected(backend):
     token = id_token_for("gatehouse", "n-1")
     backend.metadata = replace(backend.metadata, issuer="https://other.example")
 
@@ -465,7 +466,7 @@ def test_id_token_from_another_issuer_is_refused(backend):
         backend.verify_token(token, nonce="n-1")
 
 
-def test_id_token_with_altered_claims_is_refused(backend):
+def test_id_token_with_altered_claims_is_rejected(backend):
     header, payload, signature = id_token_for("gatehouse", "n-1").split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     claims["sub"] = "mallory"
@@ -487,7 +488,7 @@ def test_id_token_with_altered_claims_is_refused(backend):
         ("ES256", "rsa", "RS256-key", "unknown key"),
     ],
 )
-def test_id_token_not_signed_by_the_provider_is_refused(
+def test_id_token_not_signed_by_the_provider_is_rejected(
     backend, algorithm, key, kid, message
 ):
     if key == "rsa" and algorithm == "ES256":
@@ -514,7 +515,7 @@ def test_id_token_not_signed_by_the_provider_is_refused(
         backend.verify_token(token, nonce="n-1")
 
 
-def test_unsigned_id_token_is_refused(backend):
+def test_unsigned_id_token_is_rejected(backend):
     token = jwt.encode({"sub": "alice"}, None, algorithm="none")
 
     with pytest.raises(SignInFailed, match="does not publish"):
@@ -540,7 +541,7 @@ def test_unreachable_provider(client, sso, settings):
     assert_failure(response, 502, "could not reach your identity provider")
 
 
-def test_metadata_for_another_issuer_is_refused(client, sso, settings, caplog):
+def test_metadata_for_another_issuer_is_rejected(client, sso, settings, caplog):
     port = sso["ISSUER"].rsplit(":", 1)[1]
     settings.GATEHOUSE_SSO = {
         **sso,
@@ -860,6 +861,16 @@ def test_environment_switches_it_on():
             },
             "nobody would be let in",
         ),
+        (
+            {
+                "GATEHOUSE_SSO_CLIENT_ID": "g",
+                "GATEHOUSE_SSO_CLIENT_SECRET": "s",
+                "GATEHOUSE_SSO_ISSUER": "https://idp.example",
+                "GATEHOUSE_SSO_ALLOWED_GROUPS": "ops",
+                "GATEHOUSE_SSO_SESSION_SECONDS": "8h",
+            },
+            "GATEHOUSE_SSO_SESSION_SECONDS must be a number, not '8h'",
+        ),
     ],
 )
 def test_environment_mistakes_stop_start_up(environment, message):
@@ -908,10 +919,10 @@ def test_dotted_and_namespaced_group_claims():
         ["alice@example.com"],
     ],
 )
-def test_lookalike_emails_are_refused(email):
+def test_lookalike_emails_are_rejected(email):
     claims = {"sub": "m", "email": email, "email_verified": True}
 
-    with pytest.raises(admission.SignInRefused):
+    with pytest.raises(admission.SignInRejected):
         admission.decide(claims, valid_config())
 
 

@@ -66,7 +66,7 @@ def test_admitted_person_lands_in_the_admin_with_mapped_groups(
     assert urlsplit(page.url).netloc == urlsplit(live_server.url).netloc
 
 
-def test_refused_person_sees_why_and_gets_no_account(
+def test_rejected_person_sees_why_and_gets_no_account(
     page, live_server, sso, token_testers
 ):
     press_sso(page, live_server)
@@ -75,14 +75,14 @@ def test_refused_person_sees_why_and_gets_no_account(
     alert = page.get_by_role("alert")
     alert.wait_for()
     assert "bob@other.test is not allowed into this admin" in alert.inner_text()
-    assert page.get_by_role("heading", name="Access refused").is_visible()
+    assert page.get_by_role("heading", name="Access denied").is_visible()
     assert not User.objects.filter(email="bob@other.test").exists()
     assert not SingleSignOnIdentity.objects.exists()
     page.get_by_role("link", name="Back to the login page").click()
     assert page.get_by_role("link", name="Log in with SSO").is_visible()
 
 
-def test_tampered_state_and_replayed_callback_are_refused(
+def test_tampered_state_and_replayed_callback_are_rejected(
     page, live_server, sso, oidc_provider, token_testers
 ):
     held = []

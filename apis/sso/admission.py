@@ -2,14 +2,14 @@
 Who single sign-on lets into the admin, and with what rights.
 
 The decision reads only the provider's claims and the settings, and writes
-nothing, so a refused person leaves no account behind.
+nothing, so a rejected person leaves no account behind.
 """
 
 from dataclasses import dataclass
 
 
-class SignInRefused(Exception):
-    """The provider knows this person, but the settings do not admit them."""
+class SignInRejected(Exception):
+    """The provider authenticated this person, but the settings do not admit them."""
 
     def __init__(self, message, identity=""):
         super().__init__(message)
@@ -62,7 +62,7 @@ def describe(claims):
 
 
 def decide(claims, config):
-    """Return the Admission for these claims, or raise SignInRefused."""
+    """Return the Admission for these claims, or raise SignInRejected."""
     identity = describe(claims)
     groups = provider_groups(claims, config["GROUPS_CLAIM"])
     admitting = [
@@ -75,14 +75,14 @@ def decide(claims, config):
         reason = f"group {admitting[0]}"
     elif domain and domain in config["ALLOWED_DOMAINS"]:
         if config["REQUIRE_VERIFIED_EMAIL"] and not is_verified(claims):
-            raise SignInRefused(
+            raise SignInRejected(
                 f"The identity provider has not verified the email address "
                 f"{identity}, so it cannot admit you by its domain.",
                 identity,
             )
         reason = f"email domain {domain}"
     else:
-        raise SignInRefused(
+        raise SignInRejected(
             f"{identity} is not allowed into this admin: neither its email domain "
             "nor its groups are on the list. Ask an administrator for access.",
             identity,

@@ -107,7 +107,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         if response.status_code != 200:
             error = body.get("error", "an error")
             raise SignInFailed(
-                f"The identity provider refused the sign-in code ({error}). It may "
+                f"The identity provider rejected the sign-in code ({error}). It may "
                 "have been used already."
             )
         if not isinstance(body.get("id_token"), str):
@@ -199,12 +199,12 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             with transaction.atomic():
                 user = self.find_or_create_user(claims, identity)
                 self.apply(user, admitted, claims)
-        except admission.SignInRefused as refusal:
+        except admission.SignInRejected as rejection:
             logger.warning(
-                "Single sign-on refused %s (subject %s): %s",
-                refusal.identity or identity,
+                "Single sign-on rejected %s (subject %s): %s",
+                rejection.identity or identity,
                 claims["sub"],
-                refusal.message,
+                rejection.message,
             )
             raise
         logger.info(
@@ -228,7 +228,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             link = SingleSignOnIdentity(user=user, issuer=issuer, subject=claims["sub"])
         user = link.user
         if not user.is_active:
-            raise admission.SignInRefused(
+            raise admission.SignInRejected(
                 f"The account of {identity} is deactivated in this admin.", identity
             )
         email = claims.get("email")
@@ -248,7 +248,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             .order_by("pk")[:2]
         )
         if len(candidates) > 1:
-            raise admission.SignInRefused(
+            raise admission.SignInRejected(
                 f"Several accounts in this admin have the email address {email}; "
                 "an administrator must remove the extra ones first.",
                 email,
@@ -269,7 +269,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         return user
 
     def apply(self, user, admitted, claims):
-        """Staff, superuser and the mapped groups, as the provider says now."""
+        """Set staff, superuser and the mapped groups from the current claims."""
         user.is_staff = True
         if admitted.superuser is not None:
             user.is_superuser = admitted.superuser

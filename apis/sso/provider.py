@@ -1,5 +1,5 @@
 """
-What Gatehouse knows of the OpenID provider: its metadata and its signing keys.
+The OpenID provider's metadata and signing keys, fetched and cached.
 
 Both are fetched on the first sign-in and kept in the cache, so later sign-ins
 make no request for them. An ID token signed with a key the cached set lacks

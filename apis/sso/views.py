@@ -1,7 +1,7 @@
 """
 The admin's single sign-on pages: start, callback, logout, and the login page.
 
-Each failure ends on a page that says what went wrong, with a log line for
+Each failure ends on a page that explains what went wrong, with a log line for
 the operator. Nothing here redirects a request to the provider unless a person
 pressed the sign-in button, so API calls from Swagger UI and the console's
 scripts never land on the provider's login page.
@@ -23,7 +23,7 @@ from mozilla_django_oidc.views import (
 )
 
 from . import provider
-from .admission import SignInRefused
+from .admission import SignInRejected
 from .backend import SignInFailed
 
 logger = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
         state = request.GET.get("state", "")
         if not isinstance(states, dict) or state not in states:
             logger.warning(
-                "Single sign-on callback refused: its state is unknown to this "
+                "Single sign-on callback rejected: its state is unknown to this "
                 "session (tampered, replayed, or from another browser)."
             )
             return failure_page(
@@ -128,7 +128,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
             not hmac.compare_digest(issuer or "", metadata.issuer)
         ):
             # RFC 9207: the answer came from another provider than was asked.
-            logger.warning("Single sign-on callback refused: iss %r.", issuer)
+            logger.warning("Single sign-on callback rejected: iss %r.", issuer)
             return failure_page(
                 request,
                 "Sign-in not completed",
@@ -162,8 +162,8 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 nonce=pending.get("nonce"),
                 code_verifier=pending.get("code_verifier"),
             )
-        except SignInRefused as refusal:
-            return failure_page(request, "Access refused", refusal.message, status=403)
+        except SignInRejected as rejection:
+            return failure_page(request, "Access denied", rejection.message, status=403)
         except SignInFailed as failure:
             logger.warning("Single sign-on failed: %s", failure)
             return failure_page(
