@@ -54,8 +54,10 @@ def free_port():
 
 
 class Provider:
-    def __init__(self, port):
+    def __init__(self, port, spare_origin):
         self.issuer = f"http://127.0.0.1:{port}"
+        # Registered too, for a Gatehouse server that a test starts itself.
+        self.spare_origin = spare_origin
 
     def hits(self, path):
         return requests.get(f"{self.issuer}/__hits", timeout=5).json().get(path, 0)
@@ -87,7 +89,8 @@ def oidc_provider(live_server, tmp_path_factory):
             "tests/oidc_provider`, which `make test` runs."
         )
     port = free_port()
-    origins = [TEST_SERVER, live_server.url]
+    spare_origin = f"http://127.0.0.1:{free_port()}"
+    origins = [TEST_SERVER, live_server.url, spare_origin]
     config = {
         "port": port,
         "clients": [
@@ -106,7 +109,7 @@ def oidc_provider(live_server, tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    provider = Provider(port)
+    provider = Provider(port, spare_origin)
     for _ in range(100):
         try:
             requests.get(f"{provider.issuer}/jwks", timeout=1)
@@ -195,7 +198,7 @@ def start(client, next_url=None):
 
 
 def sign_in(client, login, next_url=None):
-    """The whole sign-in; return Gatehouse's answer to the callback, and its URL."""
+    """Sign in; return Gatehouse's response to the callback, and its URL."""
     callback = at_provider(start(client, next_url), login)
     return client.get(local(callback)), callback
 

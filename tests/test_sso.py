@@ -231,7 +231,8 @@ def test_authorization_request_uses_pkce_nonce_and_state(client, sso, oidc_provi
     assert params["scope"] == "openid email profile groups"
     assert params["redirect_uri"] == f"{TEST_SERVER}/admin/sso/callback/"
     assert params["code_challenge_method"] == "S256"
-    assert len(params["state"]) >= 32 and len(params["nonce"]) >= 32
+    assert len(params["state"]) >= 32
+    assert len(params["nonce"]) >= 32
     pending = client.session["oidc_states"][params["state"]]
     verifier = pending["code_verifier"]
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -322,14 +323,15 @@ def test_callback_without_parameters(client, sso):
     assert_failure(client.get("/admin/sso/callback/"), 400, "Start again")
 
 
-def test_callback_from_another_issuer_is_rejected(client, sso):
+@pytest.mark.parametrize("issuer", ["https://mix-up.example", "http://\u00fcber", ""])
+def test_callback_from_another_issuer_is_rejected(client, sso, issuer):
     callback = at_provider(start(client), "alice")
-    params = {**query(callback), "iss": "https://mix-up.example"}
+    params = {**query(callback), "iss": issuer}
 
     response = client.get("/admin/sso/callback/", params)
 
     assert_failure(response, 400, "expected identity provider")
-    # The state is spent: the real answer cannot be used afterwards.
+    # The state is spent, so the genuine callback cannot be used afterwards.
     assert client.get(local(callback)).status_code == 400
 
 
@@ -430,6 +432,12 @@ def id_token_for(client_id, nonce):
     return response.json()["id_token"]
 
 
+def with_header(token, header):
+    """Return `token` with its header replaced, and its signature left as it was."""
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=")
+    return encoded.decode() + token[token.index(".") :]
+
+
 @pytest.fixture
 def backend(sso):
     backend = SingleSignOnBackend()
@@ -456,6 +464,24 @@ def test_id_token_with_another_nonce_is_rejected(backend):
 
     with pytest.raises(SignInFailed, match="nonce"):
         backend.verify_token(token, nonce="n-2")
+
+
+def test_id_token_against_a_non_ascii_nonce(backend):
+    token = id_token_for("gatehouse", "n-1")
+
+    with pytest.raises(SignInFailed, match="nonce"):
+        backend.verify_token(token, nonce="n-\u00f1")
+
+
+def test_id_token_with_a_kid_that_is_not_a_string(backend):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = with_header(
+        jwt.encode({"sub": "a"}, key, algorithm="RS256"), {"alg": "RS256", "kid": ["x"]}
+    )
+
+    # PyJWT rejects the header before any key is looked up.
+    with pytest.raises(SignInFailed, match="malformed"):
+        backend.verify_token(token, nonce="n-1")
 
 
 def test_id_token_from_another_issuer_is_rejected(backend):
@@ -506,10 +532,7 @@ def test_id_token_not_signed_by_the_provider_is_rejected(
     headers = {"kid": kid} if kid else {}
     token = jwt.encode(claims, key, algorithm=algorithm, headers=headers)
     if not kid:
-        header = base64.urlsafe_b64encode(
-            json.dumps({"alg": algorithm, "typ": "JWT"}).encode()
-        )
-        token = header.decode().rstrip("=") + token[token.index(".") :]
+        token = with_header(token, {"alg": algorithm, "typ": "JWT"})
 
     with pytest.raises(SignInFailed, match=message):
         backend.verify_token(token, nonce="n-1")

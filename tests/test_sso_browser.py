@@ -88,8 +88,8 @@ def test_tampered_state_and_replayed_callback_are_rejected(
     held = []
 
     def hold(route):
-        # Follow the provider's redirects outside the page, and keep its
-        # answer from reaching Gatehouse: Playwright routes no redirects.
+        # Follow the provider's redirects outside the page, because Playwright
+        # does not route redirects, and keep the callback from Gatehouse.
         url = route.request.url
         response = route.fetch(max_redirects=0)
         while response.status in (302, 303):
@@ -132,6 +132,6 @@ def test_logout_ends_the_django_and_the_provider_sessions(
 
     page.goto(f"{live_server.url}/admin/")
     assert page.url.startswith(f"{live_server.url}/admin/login/")
-    # The provider asks again who is signing in: its session ended too.
+    # The provider shows its sign-in form again, so its session ended too.
     page.get_by_role("link", name="Log in with SSO").click()
     page.get_by_role("heading", name="Sign in to the test provider").wait_for()

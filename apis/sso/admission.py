@@ -1,5 +1,5 @@
 """
-Who single sign-on lets into the admin, and with what rights.
+Admission to the admin by single sign-on, and the rights that come with it.
 
 The decision reads only the provider's claims and the settings, and writes
 nothing, so a rejected person leaves no account behind.
@@ -28,7 +28,7 @@ class Admission:
 
 def provider_groups(claims, claim):
     """
-    The groups in `claim`: a list of strings or one string. A dotted name
+    Return the groups in `claim`, a list of strings or one string. A dotted name
     reaches into objects, as in Keycloak's `realm_access.roles`, unless a claim
     has the whole name, as Auth0's namespaced claims do.
     """

@@ -1,10 +1,10 @@
 """
 The authentication backend that turns a provider's sign-in into a Django user.
 
-It builds on mozilla-django-oidc's backend and closes its gaps: the ID token's
-`iss`, `aud`, `azp` and nonce are checked, only the provider's published
-public-key algorithms are accepted, the provider's keys come from the cache,
-and a person is admitted by the settings before any account is touched.
+It builds on mozilla-django-oidc's backend and closes its gaps. The ID token's
+`iss`, `aud`, `azp` and nonce are checked, and only the provider's published
+public-key algorithms are accepted. The provider's keys come from the cache.
+The settings admit a person before any account is touched.
 """
 
 import hashlib
@@ -102,7 +102,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             body = None
         if response.status_code >= 500 or not isinstance(body, dict):
             raise provider.ProviderUnavailable(
-                f"The token endpoint answered HTTP {response.status_code}."
+                f"The token endpoint responded with HTTP {response.status_code}."
             )
         if response.status_code != 200:
             error = body.get("error", "an error")
@@ -121,14 +121,16 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         except jwt.InvalidTokenError:
             raise SignInFailed("The ID token is malformed.") from None
         algorithm = header.get("alg")
+        kid = header.get("kid")
         if algorithm not in self.metadata.signing_algorithms:
             raise SignInFailed(
                 f"The ID token is signed with {algorithm!r}, which the identity "
                 "provider does not publish."
             )
-        key = provider.signing_key(self.metadata, header.get("kid"), algorithm)
+        key = provider.signing_key(self.metadata, kid, algorithm)
         if key is None:
             raise SignInFailed("The ID token is signed with an unknown key.")
+
         client_id = self.OIDC_RP_CLIENT_ID
         try:
             claims = jwt.decode(
@@ -142,14 +144,18 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             )
         except jwt.InvalidTokenError as error:
             raise SignInFailed(f"The ID token is not valid: {error}.") from None
-        # With several audiences, azp must name this client; when present, always.
+
+        # azp must name this client when it is present, and whenever the token
+        # has several audiences.
         audiences = claims["aud"] if isinstance(claims["aud"], list) else []
         azp_needed = "azp" in claims or len(audiences) > 1
         if azp_needed and claims.get("azp") != client_id:
             raise SignInFailed("The ID token was issued to another client.")
-        nonce = kwargs.get("nonce")
-        if not isinstance(claims.get("nonce"), str) or not hmac.compare_digest(
-            claims["nonce"], nonce or ""
+
+        expected_nonce = (kwargs.get("nonce") or "").encode()
+        nonce = claims.get("nonce")
+        if not isinstance(nonce, str) or not hmac.compare_digest(
+            nonce.encode(), expected_nonce
         ):
             raise SignInFailed("The ID token's nonce does not match this sign-in.")
         if not isinstance(claims["sub"], str) or not claims["sub"]:
@@ -157,7 +163,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         return claims
 
     def get_userinfo(self, access_token, id_token, payload):
-        """The ID token's claims, with the userinfo endpoint's on top."""
+        """Return the ID token's claims, updated with the userinfo response."""
         if not self.metadata.userinfo_endpoint or not access_token:
             return dict(payload)
         try:
@@ -175,7 +181,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             "application/json"
         ):
             raise provider.ProviderUnavailable(
-                f"The userinfo endpoint answered HTTP {response.status_code} "
+                f"The userinfo endpoint responded with HTTP {response.status_code} "
                 f"with {content_type or 'no content type'}."
             )
         try:
@@ -183,11 +189,13 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         except ValueError:
             userinfo = None
         if not isinstance(userinfo, dict):
-            raise provider.ProviderUnavailable("The userinfo answer is not an object.")
+            raise provider.ProviderUnavailable(
+                "The userinfo response is not a JSON object."
+            )
         # OpenID Connect Core 1.0, section 5.3.2: a different subject means the
-        # answer is about someone else.
+        # response describes someone else.
         if userinfo.get("sub") != payload["sub"]:
-            raise SignInFailed("The userinfo answer is about another person.")
+            raise SignInFailed("The userinfo response describes another person.")
         return {**payload, **userinfo}
 
     def get_or_create_user(self, access_token, id_token, payload):
@@ -238,7 +246,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         return user
 
     def find_user_by_email(self, claims):
-        """An account made before, with a password, for the same person."""
+        """Find an account made earlier, with a password, for the same person."""
         email = claims.get("email")
         if not isinstance(email, str) or not admission.is_verified(claims):
             return None

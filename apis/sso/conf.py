@@ -35,7 +35,7 @@ def is_acceptable_url(url):
 
 
 def discovery_url(config):
-    """Where the provider's metadata is, or None when the endpoints are given."""
+    """Return the metadata URL, or None when the endpoints are given."""
     if config["DISCOVERY_URL"]:
         return config["DISCOVERY_URL"]
     if "authorization_endpoint" in config["ENDPOINTS"]:

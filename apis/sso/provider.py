@@ -1,9 +1,10 @@
 """
 The OpenID provider's metadata and signing keys, fetched and cached.
 
-Both are fetched on the first sign-in and kept in the cache, so later sign-ins
-make no request for them. An ID token signed with a key the cached set lacks
-fetches the set again, at most once a minute, for providers that rotate keys.
+Both are fetched on the first sign-in and kept in the cache for an hour, so
+later sign-ins make no request for them. For providers that rotate keys, an ID
+token signed with a key that the cached set lacks fetches the set again, unless
+the cached set is less than a minute old.
 """
 
 import hashlib
@@ -26,7 +27,7 @@ KEYS_REFETCH_SECONDS = 60
 
 
 class ProviderUnavailable(Exception):
-    """The provider did not answer, or answered with something unusable."""
+    """The provider could not be reached, or its response was unusable."""
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,13 @@ def fetch_json(url, **kwargs):
     except requests.RequestException as error:
         raise ProviderUnavailable(f"{url} could not be reached: {error}") from None
     if response.status_code != 200:
-        raise ProviderUnavailable(f"{url} answered HTTP {response.status_code}.")
+        raise ProviderUnavailable(f"{url} responded with HTTP {response.status_code}.")
     try:
         document = response.json()
     except ValueError:
         document = None
     if not isinstance(document, dict):
-        raise ProviderUnavailable(f"{url} did not answer with a JSON object.")
+        raise ProviderUnavailable(f"{url} did not respond with a JSON object.")
     return document
 
 
@@ -185,7 +186,7 @@ def _parse_keys(document):
 
 
 def signing_key(metadata, kid, algorithm):
-    """The provider's key for `kid` and `algorithm`, or None."""
+    """Return the provider's key for `kid` and `algorithm`, or None."""
     cache_key = _cache_key("keys", metadata.jwks_uri)
     key_set = _cache_get(cache_key)
     if key_set is None:

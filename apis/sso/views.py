@@ -7,7 +7,6 @@ pressed the sign-in button, so API calls from Swagger UI and the console's
 scripts never land on the provider's login page.
 """
 
-import hmac
 import logging
 from urllib.parse import urlencode
 
@@ -124,20 +123,20 @@ class CallbackView(OIDCAuthenticationCallbackView):
         except provider.ProviderUnavailable as error:
             return provider_unavailable(request, error)
         issuer = request.GET.get("iss")
-        if (issuer is not None or metadata.iss_parameter_supported) and (
-            not hmac.compare_digest(issuer or "", metadata.issuer)
-        ):
-            # RFC 9207: the answer came from another provider than was asked.
+        if (
+            issuer is not None or metadata.iss_parameter_supported
+        ) and issuer != metadata.issuer:
+            # RFC 9207: the response came from another provider than the one requested.
             logger.warning("Single sign-on callback rejected: iss %r.", issuer)
             return failure_page(
                 request,
                 "Sign-in not completed",
-                "The answer did not come from the expected identity provider.",
+                "The response did not come from the expected identity provider.",
                 status=400,
             )
         if "error" in request.GET:
             error = request.GET.get("error", "")[:100]
-            logger.warning("Single sign-on: the provider answered %s.", error)
+            logger.warning("Single sign-on: the provider returned the error %s.", error)
             return failure_page(
                 request,
                 "Sign-in not completed",
@@ -217,7 +216,7 @@ class LogoutView(OIDCLogoutView):
 
 @never_cache
 def login(request):
-    """The admin's login page, with the single sign-on button."""
+    """Render the admin's login page, with the single sign-on button."""
     from django.conf import settings
 
     if request.method == "POST" and not settings.GATEHOUSE_PASSWORD_LOGIN:

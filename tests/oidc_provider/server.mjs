@@ -69,7 +69,7 @@ const provider = new Provider(issuer, {
     if (!claims) return undefined;
     return { accountId: id, claims: () => ({ sub: id, ...claims }) };
   },
-  // Every request is granted what it asks for, so no consent page appears.
+  // Every request is granted the scopes it requests, so no consent page appears.
   async loadExistingGrant(ctx) {
     const grant = new ctx.oidc.provider.Grant({
       clientId: ctx.oidc.client.clientId,
