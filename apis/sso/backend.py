@@ -41,27 +41,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
 
         self.UserModel = get_user_model()
 
-    def get_settings(self, attr, *args):
-        config = provider.config()
-        values = {
-            "OIDC_RP_CLIENT_ID": config["CLIENT_ID"],
-            "OIDC_RP_CLIENT_SECRET": config["CLIENT_SECRET"],
-            "OIDC_RP_SCOPES": config["SCOPES"],
-            "OIDC_AUTHENTICATION_CALLBACK_URL": "sso-callback",
-            "OIDC_TIMEOUT": config["TIMEOUT_SECONDS"],
-            "OIDC_VERIFY_SSL": True,
-            "OIDC_PROXY": None,
-            "OIDC_USE_NONCE": True,
-            "OIDC_ALLOW_UNSECURED_JWT": False,
-            # Kept in the server-side session as the hint for provider logout.
-            "OIDC_STORE_ID_TOKEN": True,
-            "OIDC_STORE_ACCESS_TOKEN": False,
-        }
-        if attr in values:
-            return values[attr]
-        if args:
-            return args[0]
-        raise KeyError(attr)
+    get_settings = staticmethod(provider.library_setting)
 
     def authenticate(self, request, nonce=None, code_verifier=None, **credentials):
         # Only the callback view signs in through here, always with a nonce;

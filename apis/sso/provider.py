@@ -48,6 +48,38 @@ def config():
     return settings.GATEHOUSE_SSO
 
 
+def library_setting(name, *default):
+    """
+    Return the value of mozilla-django-oidc's setting `name`, derived from
+    GATEHOUSE_SSO; its views and backend read their settings through this.
+    """
+    sso = config()
+    values = {
+        "OIDC_RP_CLIENT_ID": sso["CLIENT_ID"],
+        "OIDC_RP_CLIENT_SECRET": sso["CLIENT_SECRET"],
+        "OIDC_RP_SCOPES": sso["SCOPES"],
+        "OIDC_AUTHENTICATION_CALLBACK_URL": "sso-callback",
+        "OIDC_TIMEOUT": sso["TIMEOUT_SECONDS"],
+        "OIDC_VERIFY_SSL": True,
+        "OIDC_PROXY": None,
+        "OIDC_USE_NONCE": True,
+        "OIDC_USE_PKCE": True,
+        "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
+        "OIDC_ALLOW_UNSECURED_JWT": False,
+        "OIDC_REDIRECT_FIELD_NAME": "next",
+        "OIDC_AUTH_REQUEST_EXTRA_PARAMS": {},
+        # Kept in the server-side session as the hint for provider logout.
+        "OIDC_STORE_ID_TOKEN": True,
+        "OIDC_STORE_ACCESS_TOKEN": False,
+        "LOGIN_REDIRECT_URL": "admin:index",
+    }
+    if name in values:
+        return values[name]
+    if default:
+        return default[0]
+    raise KeyError(name)
+
+
 def _cache_get(key):
     try:
         return cache.get(key)

@@ -52,30 +52,10 @@ def provider_unavailable(request, error):
     )
 
 
-def settings_for_views(attr, *args):
-    config = provider.config()
-    values = {
-        "OIDC_RP_CLIENT_ID": config["CLIENT_ID"],
-        "OIDC_RP_SCOPES": config["SCOPES"],
-        "OIDC_AUTHENTICATION_CALLBACK_URL": "sso-callback",
-        "OIDC_USE_NONCE": True,
-        "OIDC_USE_PKCE": True,
-        "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
-        "OIDC_REDIRECT_FIELD_NAME": "next",
-        "OIDC_AUTH_REQUEST_EXTRA_PARAMS": {},
-        "LOGIN_REDIRECT_URL": "admin:index",
-    }
-    if attr in values:
-        return values[attr]
-    if args:
-        return args[0]
-    raise KeyError(attr)
-
-
 class LoginStartView(OIDCAuthenticationRequestView):
     """Send the browser to the provider, with a state, a nonce and PKCE."""
 
-    get_settings = staticmethod(settings_for_views)
+    get_settings = staticmethod(provider.library_setting)
 
     def __init__(self, **kwargs):
         # The parent reads the endpoint here; it is discovered in get().
@@ -96,7 +76,7 @@ class LoginStartView(OIDCAuthenticationRequestView):
 class CallbackView(OIDCAuthenticationCallbackView):
     """Finish the sign-in that LoginStartView began."""
 
-    get_settings = staticmethod(settings_for_views)
+    get_settings = staticmethod(provider.library_setting)
 
     def get(self, request):
         states = request.session.get("oidc_states")
