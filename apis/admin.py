@@ -32,6 +32,7 @@ from apis.models import (
     Scope,
     SigningAlgorithm,
     SigningKey,
+    SingleSignOnIdentity,
     TokenRecord,
     TokenRequestFailure,
 )
@@ -464,6 +465,34 @@ class KeyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "kid", "algorithm", "action", "actor"]
     list_filter = ["action", "algorithm"]
     search_fields = ["kid", "actor"]
+
+
+@admin.register(SingleSignOnIdentity)
+class SingleSignOnIdentityAdmin(admin.ModelAdmin):
+    """
+    The provider accounts linked to users. Deleting one unlinks it: the next
+    sign-in by that person links again, by verified email, or makes a new user.
+    """
+
+    list_display = ["subject", "email", "user", "issuer", "last_sign_in_at"]
+    list_filter = ["issuer"]
+    list_select_related = ["user"]
+    search_fields = ["subject", "email", "user__username"]
+    readonly_fields = [
+        "user",
+        "issuer",
+        "subject",
+        "email",
+        "created_at",
+        "last_sign_in_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Viewing needs the view permission; nothing here can be edited.
+        return False
 
 
 @admin.register(TokenRecord)

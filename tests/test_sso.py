@@ -22,7 +22,9 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apis.models import SingleSignOnIdentity
 from apis.sso import admission, conf, provider
@@ -961,3 +963,45 @@ def test_superuser_flag_left_alone_without_superuser_groups():
     decision = admission.decide(claims, valid_config(SUPERUSER_GROUPS=[]))
 
     assert decision.superuser is None
+
+
+# The identities in the admin.
+
+
+def test_identity_admin_lists_and_unlinks(client, sso, admin_user):
+    sign_in(client, "alice")
+    identity = SingleSignOnIdentity.objects.get()
+    client.force_login(admin_user, "django.contrib.auth.backends.ModelBackend")
+    changelist = "/admin/apis/singlesignonidentity/"
+
+    listed = client.get(changelist)
+    shown = client.get(f"{changelist}{identity.pk}/change/")
+    deleted = client.post(f"{changelist}{identity.pk}/delete/", {"post": "yes"})
+
+    assert "alice@example.com" in listed.content.decode()
+    assert shown.status_code == 200
+    assert 'name="subject"' not in shown.content.decode()
+    assert deleted.status_code == 302
+    assert not SingleSignOnIdentity.objects.exists()
+    assert User.objects.filter(email="alice@example.com").exists()
+
+
+def test_identity_changelist_queries_do_not_grow(
+    admin_client, django_assert_max_num_queries
+):
+    def add_identities(count):
+        start = SingleSignOnIdentity.objects.count()
+        for number in range(start, start + count):
+            user = User.objects.create(username=f"person{number}")
+            SingleSignOnIdentity.objects.create(
+                user=user, issuer="https://idp.example", subject=f"s{number}"
+            )
+
+    add_identities(2)
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get("/admin/apis/singlesignonidentity/")
+    add_identities(30)
+
+    with django_assert_max_num_queries(len(few)):
+        response = admin_client.get("/admin/apis/singlesignonidentity/")
+    assert response.status_code == 200
