@@ -352,11 +352,14 @@ def _read_json_object(name):
 
 
 def _read_sso():
-    client_id = os.environ.get("GATEHOUSE_SSO_CLIENT_ID", "")
+    def read(name, default=""):
+        return os.environ.get(f"GATEHOUSE_SSO_{name}", default).strip()
+
+    client_id = read("CLIENT_ID")
     if not client_id:
         return None
     endpoints = {
-        name: os.environ.get(f"GATEHOUSE_SSO_{name.upper()}", "")
+        name: read(name.upper())
         for name in (
             "authorization_endpoint",
             "token_endpoint",
@@ -367,23 +370,25 @@ def _read_sso():
     }
     config = {
         "CLIENT_ID": client_id,
+        # The secret is taken as it is: spaces could be part of it.
         "CLIENT_SECRET": os.environ.get("GATEHOUSE_SSO_CLIENT_SECRET", ""),
-        "ISSUER": os.environ.get("GATEHOUSE_SSO_ISSUER", ""),
-        "DISCOVERY_URL": os.environ.get("GATEHOUSE_SSO_DISCOVERY_URL", ""),
+        "ISSUER": read("ISSUER"),
+        "DISCOVERY_URL": read("DISCOVERY_URL"),
         "ENDPOINTS": {name: url for name, url in endpoints.items() if url},
         "SIGNING_ALGORITHMS": env_list("GATEHOUSE_SSO_SIGNING_ALGORITHMS", ["RS256"]),
-        "SCOPES": os.environ.get("GATEHOUSE_SSO_SCOPES", "openid email profile"),
+        "TOKEN_AUTH_METHOD": read("TOKEN_ENDPOINT_AUTH_METHOD", "client_secret_basic"),
+        "SCOPES": read("SCOPES", "openid email profile"),
         "ALLOWED_DOMAINS": [
             domain.lower() for domain in env_list("GATEHOUSE_SSO_ALLOWED_DOMAINS")
         ],
         "REQUIRE_VERIFIED_EMAIL": env_bool(
             "GATEHOUSE_SSO_REQUIRE_VERIFIED_EMAIL", True
         ),
-        "GROUPS_CLAIM": os.environ.get("GATEHOUSE_SSO_GROUPS_CLAIM", "groups"),
+        "GROUPS_CLAIM": read("GROUPS_CLAIM", "groups"),
         "ALLOWED_GROUPS": env_list("GATEHOUSE_SSO_ALLOWED_GROUPS"),
         "GROUP_MAP": _read_json_object("GATEHOUSE_SSO_GROUP_MAP"),
         "SUPERUSER_GROUPS": env_list("GATEHOUSE_SSO_SUPERUSER_GROUPS"),
-        "BUTTON_LABEL": os.environ.get("GATEHOUSE_SSO_BUTTON_LABEL", "Log in with SSO"),
+        "BUTTON_LABEL": read("BUTTON_LABEL", "Log in with SSO"),
         "SESSION_SECONDS": env_number("GATEHOUSE_SSO_SESSION_SECONDS", 28800),
         "TIMEOUT_SECONDS": env_number("GATEHOUSE_SSO_TIMEOUT_SECONDS", 5, float),
     }

@@ -69,13 +69,13 @@ class Provider:
         response.raise_for_status()
 
 
-def client(client_id, origins, alg="RS256"):
+def client(client_id, origins, alg="RS256", auth_method="client_secret_basic"):
     return {
         "client_id": client_id,
         "client_secret": CLIENT_SECRET,
         "redirect_uris": [f"{origin}/admin/sso/callback/" for origin in origins],
         "post_logout_redirect_uris": [f"{origin}/admin/login/" for origin in origins],
-        "token_endpoint_auth_method": "client_secret_basic",
+        "token_endpoint_auth_method": auth_method,
         "id_token_signed_response_alg": alg,
     }
 
@@ -97,6 +97,7 @@ def oidc_provider(live_server, tmp_path_factory):
             client("gatehouse", origins),
             client("gatehouse-es", origins, alg="ES256"),
             client("other-app", origins),
+            client("gatehouse-post", origins, auth_method="client_secret_post"),
         ],
         "accounts": ACCOUNTS,
     }
@@ -136,6 +137,7 @@ def sso_config(issuer, **overrides):
         "DISCOVERY_URL": "",
         "ENDPOINTS": {},
         "SIGNING_ALGORITHMS": ["RS256"],
+        "TOKEN_AUTH_METHOD": "client_secret_basic",
         "SCOPES": "openid email profile groups",
         "ALLOWED_DOMAINS": ["example.com"],
         "REQUIRE_VERIFIED_EMAIL": True,

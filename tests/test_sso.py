@@ -21,6 +21,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.contrib.auth.models import Group, Permission, User
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import Client
@@ -76,7 +77,24 @@ def test_admitted_person_lands_in_admin_with_mapped_groups(client, sso, groups):
     assert identity.issuer == sso["ISSUER"]
     assert identity.subject == "alice"
     assert client.get("/admin/").status_code == 200
-    assert client.session.get_expiry_age() == sso["SESSION_SECONDS"]
+    assert 3590 <= client.session.get_expiry_age() <= sso["SESSION_SECONDS"]
+
+
+def test_session_end_is_fixed(client, sso):
+    sign_in(client, "alice")
+    end = client.session.get_expiry_date()
+
+    # Starting another sign-in saves the session, and must not extend it.
+    client.get("/admin/sso/login/")
+    client.get("/admin/")
+
+    assert client.session.get_expiry_date() == end
+
+
+def test_pending_sign_in_session_is_short(client, sso):
+    start(client)
+
+    assert client.session.get_expiry_age() <= 600
 
 
 def test_admitted_by_group_outside_the_domain(client, sso, groups):
@@ -120,6 +138,7 @@ def test_rejected_person_gets_a_page_a_log_line_and_no_account(
     assert User.objects.count() == users_before
     assert not SingleSignOnIdentity.objects.exists()
     assert "_auth_user_id" not in client.session
+    assert "oidc_id_token" not in client.session
     assert any(
         "Single sign-on rejected" in record.getMessage()
         and login in record.getMessage()
@@ -133,8 +152,10 @@ def test_unverified_email_admitted_when_the_setting_allows(client, sso, settings
     response, _ = sign_in(client, "carol")
 
     assert response.status_code == 302
-    # Without verification, the address is not taken as the user's email.
-    assert User.objects.get(username="carol@example.com").email == "carol@example.com"
+    # Without verification, the address names neither the account nor its email.
+    user = SingleSignOnIdentity.objects.get(subject="carol").user
+    assert user.username.startswith("sso-")
+    assert user.email == ""
 
 
 def test_groups_follow_the_provider_at_each_sign_in(client, sso, groups, oidc_provider):
@@ -303,7 +324,8 @@ def test_replayed_callback_is_rejected(client, sso):
 def test_tampered_state_is_rejected_and_the_real_one_still_works(client, sso):
     callback = at_provider(start(client), "alice")
     params = query(callback)
-    tampered = {**params, "state": params["state"][:-1] + "x"}
+    last = "y" if params["state"].endswith("x") else "x"
+    tampered = {**params, "state": params["state"][:-1] + last}
 
     response = client.get("/admin/sso/callback/", tampered)
 
@@ -785,7 +807,8 @@ def test_off_by_default_nothing_is_loaded():
 def test_off_the_login_page_has_no_button(client):
     page = client.get("/admin/login/").content.decode()
 
-    assert "SSO" not in page
+    assert "Log in with SSO" not in page
+    assert 'id="sso-login"' not in page
     assert client.get("/admin/sso/login/").status_code in (302, 404)
 
 
@@ -816,6 +839,37 @@ def valid_config(**overrides):
             "nobody would be let in",
         ),
         ({"SESSION_SECONDS": 0}, "must be positive"),
+        ({"TIMEOUT_SECONDS": float("nan")}, "TIMEOUT_SECONDS must be a positive"),
+        ({"TIMEOUT_SECONDS": float("inf")}, "TIMEOUT_SECONDS must be a positive"),
+        ({"ALLOWED_DOMAINS": ["@example.com"]}, "'@example.com', which is not"),
+        ({"ALLOWED_DOMAINS": ["*.example.com"]}, "which is not a domain"),
+        ({"ALLOWED_DOMAINS": ["example.com other.test"]}, "which is not a domain"),
+        ({"GROUPS_CLAIM": ""}, "GROUPS_CLAIM is empty"),
+        ({"BUTTON_LABEL": ""}, "BUTTON_LABEL is empty"),
+        ({"TOKEN_AUTH_METHOD": "private_key_jwt"}, "must be client_secret_basic"),
+        (
+            {"DISCOVERY_URL": "https://idp.example/metadata"},
+            "must be the issuer followed by",
+        ),
+        (
+            {
+                "DISCOVERY_URL": (
+                    "https://idp.example/.well-known/openid-configuration?tenant=x"
+                )
+            },
+            "must be the issuer followed by",
+        ),
+        (
+            {
+                "DISCOVERY_URL": "https://idp.example/.well-known/openid-configuration",
+                "ENDPOINTS": {
+                    "authorization_endpoint": "https://idp.example/a",
+                    "token_endpoint": "https://idp.example/t",
+                    "jwks_uri": "https://idp.example/k",
+                },
+            },
+            "not both",
+        ),
     ],
 )
 def test_settings_are_checked(overrides, message):
@@ -1005,3 +1059,182 @@ def test_identity_changelist_queries_do_not_grow(
     with django_assert_max_num_queries(len(few)):
         response = admin_client.get("/admin/apis/singlesignonidentity/")
     assert response.status_code == 200
+
+
+# Claims and provider data that must not lead to a wrong account or a 500.
+
+
+@pytest.fixture
+def odd_account(oidc_provider):
+    """Give the account `zed` the claims a test needs, for that test only."""
+    login = "zed"
+
+    def set_claims(**claims):
+        oidc_provider.set_account(login, {"groups": ["gatehouse-admins"], **claims})
+        return login
+
+    yield set_claims
+    oidc_provider.set_account(login, {})
+
+
+@pytest.mark.parametrize("email", ["", "  ", "not-an-address", "a" * 250 + "@x.io"])
+def test_unusable_email_links_no_account(client, sso, odd_account, email):
+    admin = User.objects.create_superuser("admin", "", "password")
+
+    response, _ = sign_in(client, odd_account(email=email, email_verified=True))
+
+    assert response.status_code == 302
+    user = SingleSignOnIdentity.objects.get().user
+    assert user != admin
+    assert user.username.startswith("sso-")
+    assert user.email == ""
+    assert not user.is_superuser
+
+
+def test_unverified_email_names_no_account(client, sso, odd_account):
+    login = odd_account(email="ceo@example.com", email_verified=False)
+
+    response, _ = sign_in(client, login)
+
+    assert response.status_code == 302
+    user = SingleSignOnIdentity.objects.get().user
+    assert user.username.startswith("sso-")
+    assert user.email == ""
+    assert SingleSignOnIdentity.objects.get().email == "ceo@example.com"
+
+
+def test_names_lose_control_characters(client, sso, odd_account):
+    login = odd_account(given_name="Ze\x00d", family_name="Z" * 300)
+
+    sign_in(client, login)
+
+    user = SingleSignOnIdentity.objects.get().user
+    assert user.first_name == "Zed"
+    assert user.last_name == "Z" * 150
+
+
+def test_overlong_subject_is_rejected(client, sso, oidc_provider):
+    login = "s" * 256
+    oidc_provider.set_account(login, {"groups": ["gatehouse-admins"]})
+
+    response, _ = sign_in(client, login)
+
+    assert_failure(response, 400, "subject is not 1 to 255")
+    assert not User.objects.exists()
+
+
+def test_provider_error_is_logged_escaped(client, sso, caplog):
+    state = query(start(client))["state"]
+    forged = "x\n2026-01-01 INFO apis.sso.backend Single sign-on admitted eve"
+
+    with caplog.at_level(logging.WARNING, logger="apis.sso"):
+        client.get(
+            "/admin/sso/callback/",
+            {"state": state, "error": forged, "iss": sso["ISSUER"]},
+        )
+
+    assert "\n" not in caplog.records[-1].getMessage()
+
+
+@pytest.mark.parametrize("name", ["state", "code", "iss"])
+def test_repeated_callback_parameter_is_rejected(client, sso, name):
+    callback = at_provider(start(client), "alice")
+    repeated = f"{local(callback)}&{name}=other"
+
+    response = client.get(repeated)
+
+    assert_failure(response, 400, "altered")
+    assert "_auth_user_id" not in client.session
+
+
+def test_replaced_key_with_the_same_kid_is_fetched_again(client, sso, oidc_provider):
+    sign_in(client, "alice")
+    client.logout()
+    # The cache now holds another key under the provider's kid, as after the
+    # provider replaced its key and kept the kid.
+    stale = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(stale.public_key()))
+    cache_key = provider._cache_key("keys", f"{oidc_provider.issuer}/jwks")
+    cache.set(cache_key, {"document": {"keys": [{**jwk, "kid": "RS256-key"}]}})
+
+    response, _ = sign_in(client, "alice")
+
+    assert response["Location"] == "/admin/"
+
+
+def test_redirecting_provider_is_not_followed(client, sso, settings, oidc_provider):
+    settings.GATEHOUSE_SSO = {
+        **sso,
+        "ISSUER": "",
+        "DISCOVERY_URL": (
+            f"{oidc_provider.issuer}/__redirect/.well-known/openid-configuration"
+        ),
+    }
+
+    with pytest.raises(provider.ProviderUnavailable, match="redirects to"):
+        provider.get_metadata()
+    assert_failure(client.get("/admin/sso/login/"), 502, "identity provider")
+
+
+def test_endpoints_with_client_secret_post(client, sso, settings, oidc_provider):
+    issuer = oidc_provider.issuer
+    settings.GATEHOUSE_SSO = {
+        **sso,
+        "CLIENT_ID": "gatehouse-post",
+        "TOKEN_AUTH_METHOD": "client_secret_post",
+        "ENDPOINTS": {
+            "authorization_endpoint": f"{issuer}/auth",
+            "token_endpoint": f"{issuer}/token",
+            "userinfo_endpoint": f"{issuer}/me",
+            "jwks_uri": f"{issuer}/jwks",
+        },
+    }
+
+    response, _ = sign_in(client, "alice")
+
+    assert response["Location"] == "/admin/"
+
+
+def test_malformed_key_set_entries_are_skipped():
+    good = json.loads(
+        jwt.algorithms.RSAAlgorithm.to_jwk(
+            rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+        )
+    )
+    document = {
+        "keys": [
+            {**good, "kid": ["list"]},
+            {**good, "kid": {"a": 1}},
+            {"kty": "nonsense", "kid": "x"},
+            "not a key",
+            {**good, "kid": "good", "use": "enc"},
+            {**good, "kid": "good"},
+        ]
+    }
+
+    keys = provider._parse_keys(document)
+
+    assert list(keys) == ["good"]
+
+
+def test_metadata_with_odd_algorithm_entries():
+    metadata = provider.parse_metadata(
+        {
+            "issuer": "https://idp.example",
+            "authorization_endpoint": "https://idp.example/a",
+            "token_endpoint": "https://idp.example/t",
+            "jwks_uri": "https://idp.example/k",
+            "id_token_signing_alg_values_supported": [["RS256"], {"a": 1}, "ES256"],
+        },
+        "https://idp.example/.well-known/openid-configuration",
+    )
+
+    assert metadata.signing_algorithms == ("ES256",)
+
+
+def test_deeply_nested_json_is_not_an_object():
+    response = requests.Response()
+    response._content = b"[" * 100_000 + b"]" * 100_000
+    response.status_code = 200
+
+    assert provider.json_object(response) is None

@@ -7,6 +7,9 @@ nothing, so a rejected person leaves no account behind.
 
 from dataclasses import dataclass
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
 
 class SignInRejected(Exception):
     """The provider authenticated this person, but the settings do not admit them."""
@@ -44,11 +47,16 @@ def provider_groups(claims, claim):
     return []
 
 
-def email_domain(email):
-    if not isinstance(email, str):
+def claimed_email(claims):
+    """Return the `email` claim when it is a valid address, verified or not."""
+    email = claims.get("email")
+    if not isinstance(email, str) or len(email) > 254:
         return ""
-    local, _, domain = email.rpartition("@")
-    return domain.lower() if local and domain else ""
+    try:
+        validate_email(email)
+    except ValidationError:
+        return ""
+    return email
 
 
 def is_verified(claims):
@@ -56,9 +64,17 @@ def is_verified(claims):
     return claims.get("email_verified") in (True, "true")
 
 
+def verified_email(claims):
+    """Return the `email` claim when it is valid and the provider verified it."""
+    return claimed_email(claims) if is_verified(claims) else ""
+
+
+def email_domain(email):
+    return email.rpartition("@")[2].lower() if email else ""
+
+
 def describe(claims):
-    email = claims.get("email")
-    return email if isinstance(email, str) and email else f"subject {claims['sub']}"
+    return claimed_email(claims) or f"subject {claims['sub']}"
 
 
 def decide(claims, config):
@@ -70,7 +86,7 @@ def decide(claims, config):
         for group in groups
         if group in config["ALLOWED_GROUPS"] or group in config["SUPERUSER_GROUPS"]
     ]
-    domain = email_domain(claims.get("email"))
+    domain = email_domain(claimed_email(claims))
     if admitting:
         reason = f"group {admitting[0]}"
     elif domain and domain in config["ALLOWED_DOMAINS"]:

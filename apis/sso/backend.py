@@ -10,13 +10,16 @@ The settings admit a person before any account is touched.
 import hashlib
 import hmac
 import logging
+import re
 from urllib.parse import quote
 
 import jwt
 import requests
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from apis.models import SingleSignOnIdentity
@@ -27,6 +30,11 @@ logger = logging.getLogger(__name__)
 
 # Clock difference allowed between the provider and this server.
 LEEWAY_SECONDS = 60
+# OpenID Connect Core 1.0, section 2: `sub` is at most 255 ASCII characters.
+SUBJECT = re.compile(r"[\x21-\x7e]{1,255}")
+# RFC 6750, section 2.1: the characters of a bearer token.
+ACCESS_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SignInFailed(Exception):
@@ -43,17 +51,36 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
 
     get_settings = staticmethod(provider.library_setting)
 
+    @sensitive_variables()
     def authenticate(self, request, nonce=None, code_verifier=None, **credentials):
-        # Only the callback view signs in through here, always with a nonce;
-        # a password form's credentials, or a stray ?code=, never reach it.
+        """
+        Redeem the callback's code, check the ID token, and return the admitted
+        user. Raise SignInFailed, SignInRejected or ProviderUnavailable.
+        """
+        # Only the callback view signs in through here, always with a nonce and
+        # a verifier, so a password form's credentials never reach this code.
         if request is None or nonce is None or code_verifier is None or credentials:
             return None
+        self.request = request
         self.metadata = provider.get_metadata()
         self.OIDC_RP_CLIENT_ID = self.get_settings("OIDC_RP_CLIENT_ID")
-        self.OIDC_RP_CLIENT_SECRET = self.get_settings("OIDC_RP_CLIENT_SECRET")
-        self.OIDC_OP_TOKEN_ENDPOINT = self.metadata.token_endpoint
-        self.OIDC_OP_USER_ENDPOINT = self.metadata.userinfo_endpoint
-        return super().authenticate(request, nonce=nonce, code_verifier=code_verifier)
+        token_response = self.get_token(
+            {
+                "grant_type": "authorization_code",
+                "code": request.GET.get("code", ""),
+                "redirect_uri": request.build_absolute_uri(reverse("sso-callback")),
+                "code_verifier": code_verifier,
+                "client_id": self.OIDC_RP_CLIENT_ID,
+                "client_secret": self.get_settings("OIDC_RP_CLIENT_SECRET"),
+            }
+        )
+        id_token = token_response["id_token"]
+        access_token = token_response.get("access_token")
+        claims = self.verify_token(id_token, nonce=nonce)
+        user = self.get_or_create_user(access_token, id_token, claims)
+        # Kept only for an admitted person, as the hint for provider logout.
+        self.store_tokens(access_token, id_token)
+        return user
 
     def get_token(self, payload):
         """Redeem the code at the token endpoint (RFC 6749, section 4.1.3)."""
@@ -71,16 +98,15 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 data=payload,
                 auth=auth,
                 timeout=self.get_settings("OIDC_TIMEOUT"),
+                # A redirect would send the client secret to another address.
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             raise provider.ProviderUnavailable(
                 f"The token endpoint could not be reached: {error}"
             ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if response.status_code >= 500 or not isinstance(body, dict):
+        body = provider.json_object(response)
+        if response.status_code >= 500 or body is None:
             raise provider.ProviderUnavailable(
                 f"The token endpoint responded with HTTP {response.status_code}."
             )
@@ -92,8 +118,16 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             )
         if not isinstance(body.get("id_token"), str):
             raise SignInFailed("The identity provider sent no ID token.")
+        access_token = body.get("access_token")
+        if access_token is not None and not (
+            isinstance(access_token, str) and ACCESS_TOKEN.fullmatch(access_token)
+        ):
+            raise provider.ProviderUnavailable(
+                "The token endpoint returned a malformed access token."
+            )
         return body
 
+    @sensitive_variables()
     def verify_token(self, token, **kwargs):
         """Check the ID token (OpenID Connect Core 1.0, section 3.1.3.7)."""
         try:
@@ -107,23 +141,14 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 f"The ID token is signed with {algorithm!r}, which the identity "
                 "provider does not publish."
             )
-        key = provider.signing_key(self.metadata, kid, algorithm)
-        if key is None:
-            raise SignInFailed("The ID token is signed with an unknown key.")
-
         client_id = self.OIDC_RP_CLIENT_ID
         try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[algorithm],
-                audience=client_id,
-                issuer=self.metadata.issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": ["iss", "sub", "aud", "exp", "iat"]},
-            )
-        except jwt.InvalidTokenError as error:
-            raise SignInFailed(f"The ID token is not valid: {error}.") from None
+            claims = self.decode(token, kid, algorithm, refetch=False)
+        except jwt.InvalidSignatureError:
+            # A provider may have replaced a key and kept its kid. The ID token
+            # came straight from the token endpoint, not from the browser, so
+            # fetching the key set again cannot be triggered at will.
+            claims = self.decode(token, kid, algorithm, refetch=True)
 
         # azp must name this client when it is present, and whenever the token
         # has several audiences.
@@ -138,10 +163,36 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             nonce.encode(), expected_nonce
         ):
             raise SignInFailed("The ID token's nonce does not match this sign-in.")
-        if not isinstance(claims["sub"], str) or not claims["sub"]:
-            raise SignInFailed("The ID token has no subject.")
+        if not isinstance(claims["sub"], str) or not SUBJECT.fullmatch(claims["sub"]):
+            raise SignInFailed(
+                "The ID token's subject is not 1 to 255 printable ASCII characters."
+            )
         return claims
 
+    def decode(self, token, kid, algorithm, refetch):
+        key = provider.signing_key(self.metadata, kid, algorithm, refetch=refetch)
+        if key is None:
+            raise SignInFailed("The ID token is signed with an unknown key.")
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.OIDC_RP_CLIENT_ID,
+                issuer=self.metadata.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["iss", "sub", "aud", "exp", "iat"]},
+            )
+        except jwt.InvalidSignatureError:
+            if refetch:
+                raise SignInFailed(
+                    "The ID token is not valid: Signature verification failed."
+                ) from None
+            raise
+        except jwt.InvalidTokenError as error:
+            raise SignInFailed(f"The ID token is not valid: {error}.") from None
+
+    @sensitive_variables()
     def get_userinfo(self, access_token, id_token, payload):
         """Return the ID token's claims, updated with the userinfo response."""
         if not self.metadata.userinfo_endpoint or not access_token:
@@ -151,6 +202,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 self.metadata.userinfo_endpoint,
                 headers={"Authorization": f"Bearer {access_token}"},
                 timeout=self.get_settings("OIDC_TIMEOUT"),
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             raise provider.ProviderUnavailable(
@@ -164,11 +216,8 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 f"The userinfo endpoint responded with HTTP {response.status_code} "
                 f"with {content_type or 'no content type'}."
             )
-        try:
-            userinfo = response.json()
-        except ValueError:
-            userinfo = None
-        if not isinstance(userinfo, dict):
+        userinfo = provider.json_object(response)
+        if userinfo is None:
             raise provider.ProviderUnavailable(
                 "The userinfo response is not a JSON object."
             )
@@ -189,14 +238,14 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 self.apply(user, admitted, claims)
         except admission.SignInRejected as rejection:
             logger.warning(
-                "Single sign-on rejected %s (subject %s): %s",
+                "Single sign-on rejected %r (subject %r): %s",
                 rejection.identity or identity,
                 claims["sub"],
                 rejection.message,
             )
             raise
         logger.info(
-            "Single sign-on admitted %s as user %s, by %s.",
+            "Single sign-on admitted %r as user %r, by %s.",
             identity,
             user.get_username(),
             admitted.reason,
@@ -219,16 +268,15 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             raise admission.SignInRejected(
                 f"The account of {identity} is deactivated in this admin.", identity
             )
-        email = claims.get("email")
-        link.email = email if isinstance(email, str) else ""
+        link.email = admission.claimed_email(claims)
         link.last_sign_in_at = timezone.now()
         link.save()
         return user
 
     def find_user_by_email(self, claims):
         """Find an account made earlier, with a password, for the same person."""
-        email = claims.get("email")
-        if not isinstance(email, str) or not admission.is_verified(claims):
+        email = admission.verified_email(claims)
+        if not email:
             return None
         candidates = list(
             self.UserModel.objects.filter(email__iexact=email)
@@ -244,14 +292,16 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         return candidates[0] if candidates else None
 
     def create_user(self, claims):
-        email = claims.get("email") if isinstance(claims.get("email"), str) else ""
-        username = email
+        # Only an address the provider verified names the account, so nobody
+        # can take another person's address as their username.
+        email = admission.verified_email(claims)
+        username = email if len(email) <= 150 else ""
         if not username or self.UserModel.objects.filter(username=username).exists():
             digest = hashlib.sha256(
                 f"{self.metadata.issuer} {claims['sub']}".encode()
             ).hexdigest()
             username = f"sso-{digest[:20]}"
-        user = self.UserModel(username=username[:150], email=email)
+        user = self.UserModel(username=username, email=email)
         user.set_unusable_password()
         user.save()
         return user
@@ -266,9 +316,9 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             ("last_name", "family_name"),
         ):
             if isinstance(claims.get(claim), str):
-                setattr(user, field, claims[claim][:150])
-        email = claims.get("email")
-        if isinstance(email, str) and admission.is_verified(claims):
+                setattr(user, field, CONTROL_CHARACTERS.sub("", claims[claim])[:150])
+        email = admission.verified_email(claims)
+        if email:
             user.email = email
         user.save()
 

@@ -1,5 +1,7 @@
 """The single sign-on settings: checks made at start-up, and the values in use."""
 
+import math
+import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -22,6 +24,8 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DISCOVERY_PATH = "/.well-known/openid-configuration"
+TOKEN_AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
+DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
 
 
 def is_acceptable_url(url):
@@ -64,6 +68,11 @@ def validate(config):
                 "GATEHOUSE_SSO_ISSUER is needed with the endpoints, to check the "
                 "ID token's iss."
             )
+        if config["DISCOVERY_URL"]:
+            fail(
+                "set GATEHOUSE_SSO_DISCOVERY_URL or the endpoints, not both: "
+                "the endpoints would be ignored."
+            )
     elif endpoints:
         fail(
             "the provider's endpoints are given without "
@@ -85,6 +94,22 @@ def validate(config):
                 f"{name} must be an https:// URL (http:// only to localhost), "
                 f"not {url!r}."
             )
+    discovery = config["DISCOVERY_URL"]
+    if discovery and (
+        not urlsplit(discovery).path.endswith(DISCOVERY_PATH)
+        or urlsplit(discovery).query
+    ):
+        # OpenID Connect Discovery 1.0, section 4: the metadata of the issuer
+        # https://idp.example/tenant is at https://idp.example/tenant/.well-known/...
+        fail(
+            f"GATEHOUSE_SSO_DISCOVERY_URL must be the issuer followed by "
+            f"{DISCOVERY_PATH}, not {discovery!r}."
+        )
+    if config["TOKEN_AUTH_METHOD"] not in TOKEN_AUTH_METHODS:
+        fail(
+            "GATEHOUSE_SSO_TOKEN_ENDPOINT_AUTH_METHOD must be client_secret_basic or "
+            f"client_secret_post, not {config['TOKEN_AUTH_METHOD']!r}."
+        )
     unknown = set(config["SIGNING_ALGORITHMS"]) - ASYMMETRIC_ALGORITHMS
     if unknown:
         fail(
@@ -93,6 +118,16 @@ def validate(config):
         )
     if "openid" not in config["SCOPES"].split():
         fail("GATEHOUSE_SSO_SCOPES must include openid.")
+    for domain in config["ALLOWED_DOMAINS"]:
+        if not DOMAIN.fullmatch(domain):
+            fail(
+                f"GATEHOUSE_SSO_ALLOWED_DOMAINS has {domain!r}, which is not a domain "
+                "name; list domains such as example.com, separated by commas."
+            )
+    if not config["GROUPS_CLAIM"]:
+        fail("GATEHOUSE_SSO_GROUPS_CLAIM is empty; leave it unset for groups.")
+    if not config["BUTTON_LABEL"]:
+        fail("GATEHOUSE_SSO_BUTTON_LABEL is empty; leave it unset for the default.")
     if not (
         config["ALLOWED_DOMAINS"]
         or config["ALLOWED_GROUPS"]
@@ -102,8 +137,7 @@ def validate(config):
             "nobody would be let in. Set GATEHOUSE_SSO_ALLOWED_DOMAINS, "
             "GATEHOUSE_SSO_ALLOWED_GROUPS or both."
         )
-    if config["SESSION_SECONDS"] <= 0 or config["TIMEOUT_SECONDS"] <= 0:
-        fail(
-            "GATEHOUSE_SSO_SESSION_SECONDS and GATEHOUSE_SSO_TIMEOUT_SECONDS must be "
-            "positive."
-        )
+    if config["SESSION_SECONDS"] <= 0:
+        fail("GATEHOUSE_SSO_SESSION_SECONDS must be positive.")
+    if not (math.isfinite(config["TIMEOUT_SECONDS"]) and config["TIMEOUT_SECONDS"] > 0):
+        fail("GATEHOUSE_SSO_TIMEOUT_SECONDS must be a positive number of seconds.")

@@ -3,13 +3,11 @@ The OpenID provider's metadata and signing keys, fetched and cached.
 
 Both are fetched on the first sign-in and kept in the cache for an hour, so
 later sign-ins make no request for them. For providers that rotate keys, an ID
-token signed with a key that the cached set lacks fetches the set again, unless
-the cached set is less than a minute old.
+token with an unknown kid, or whose signature fails, fetches the set again.
 """
 
 import hashlib
 import logging
-import time
 from dataclasses import dataclass
 
 import jwt
@@ -23,7 +21,6 @@ logger = logging.getLogger(__name__)
 
 METADATA_SECONDS = 3600
 KEYS_SECONDS = 3600
-KEYS_REFETCH_SECONDS = 60
 
 
 class ProviderUnavailable(Exception):
@@ -99,19 +96,34 @@ def _cache_key(kind, url):
     return f"gatehouse:sso:{kind}:{hashlib.sha256(url.encode()).hexdigest()[:32]}"
 
 
-def fetch_json(url, **kwargs):
-    """GET a JSON object from the provider, or raise ProviderUnavailable."""
-    try:
-        response = requests.get(url, timeout=config()["TIMEOUT_SECONDS"], **kwargs)
-    except requests.RequestException as error:
-        raise ProviderUnavailable(f"{url} could not be reached: {error}") from None
-    if response.status_code != 200:
-        raise ProviderUnavailable(f"{url} responded with HTTP {response.status_code}.")
+def json_object(response):
+    """Return the response's JSON object, or None for anything else."""
     try:
         document = response.json()
-    except ValueError:
-        document = None
-    if not isinstance(document, dict):
+    except (ValueError, RecursionError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def fetch_json(url):
+    """GET a JSON object from the provider, or raise ProviderUnavailable."""
+    try:
+        # Redirects are not followed: each address was checked for HTTPS, and
+        # a redirect's target would not be.
+        response = requests.get(
+            url, timeout=config()["TIMEOUT_SECONDS"], allow_redirects=False
+        )
+    except requests.RequestException as error:
+        raise ProviderUnavailable(f"{url} could not be reached: {error}") from None
+    if response.is_redirect:
+        raise ProviderUnavailable(
+            f"{url} redirects to {response.headers.get('Location')!r}; configure "
+            "the final address instead."
+        )
+    if response.status_code != 200:
+        raise ProviderUnavailable(f"{url} responded with HTTP {response.status_code}.")
+    document = json_object(response)
+    if document is None:
         raise ProviderUnavailable(f"{url} did not respond with a JSON object.")
     return document
 
@@ -129,6 +141,7 @@ def get_metadata():
             userinfo_endpoint=endpoints.get("userinfo_endpoint", ""),
             end_session_endpoint=endpoints.get("end_session_endpoint", ""),
             signing_algorithms=tuple(settings_["SIGNING_ALGORITHMS"]),
+            token_auth_method=settings_["TOKEN_AUTH_METHOD"],
         )
     key = _cache_key("metadata", url)
     metadata = _cache_get(key)
@@ -173,7 +186,11 @@ def parse_metadata(document, url, expected_issuer=""):
     published = document.get("id_token_signing_alg_values_supported")
     if not isinstance(published, list):
         raise unusable("id_token_signing_alg_values_supported is missing.")
-    algorithms = tuple(alg for alg in published if alg in ASYMMETRIC_ALGORITHMS)
+    algorithms = tuple(
+        alg
+        for alg in published
+        if isinstance(alg, str) and alg in ASYMMETRIC_ALGORITHMS
+    )
     if not algorithms:
         raise unusable("it publishes no public-key algorithm for ID tokens.")
     # RFC 8414 section 2: client_secret_basic when the member is absent.
@@ -200,7 +217,7 @@ def parse_metadata(document, url, expected_issuer=""):
 
 def _fetch_keys(metadata):
     # The cache keeps the JSON document: parsed keys cannot be pickled.
-    return {"document": fetch_json(metadata.jwks_uri), "fetched_at": time.time()}
+    return {"document": fetch_json(metadata.jwks_uri)}
 
 
 def _parse_keys(document):
@@ -208,6 +225,8 @@ def _parse_keys(document):
     entries = document.get("keys")
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or entry.get("use", "sig") != "sig":
+            continue
+        if not isinstance(entry.get("kid", ""), str):
             continue
         try:
             key = jwt.PyJWK(entry)
@@ -217,15 +236,19 @@ def _parse_keys(document):
     return keys
 
 
-def signing_key(metadata, kid, algorithm):
-    """Return the provider's key for `kid` and `algorithm`, or None."""
+def signing_key(metadata, kid, algorithm, refetch=False):
+    """
+    Return the provider's key for `kid` and `algorithm`, or None. The key set
+    comes from the cache unless `refetch` is set or the cached set lacks it.
+    """
     cache_key = _cache_key("keys", metadata.jwks_uri)
-    key_set = _cache_get(cache_key)
-    if key_set is None:
+    key_set = None if refetch else _cache_get(cache_key)
+    fetched = key_set is None
+    if fetched:
         key_set = _fetch_keys(metadata)
         _cache_set(cache_key, key_set, KEYS_SECONDS)
     key = _match(_parse_keys(key_set["document"]), kid, algorithm)
-    if key is None and time.time() - key_set["fetched_at"] > KEYS_REFETCH_SECONDS:
+    if key is None and not fetched:
         key_set = _fetch_keys(metadata)
         _cache_set(cache_key, key_set, KEYS_SECONDS)
         key = _match(_parse_keys(key_set["document"]), kid, algorithm)

@@ -8,13 +8,16 @@ scripts never land on the provider's login page.
 """
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin, auth
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
@@ -29,6 +32,10 @@ logger = logging.getLogger(__name__)
 
 # The session remembers that single sign-on made it, for logout.
 SESSION_ISSUER_KEY = "sso_issuer"
+# How long a visitor who has not signed in yet may take at the provider; their
+# session, which holds only the pending state, expires after this.
+PENDING_SIGN_IN_SECONDS = 600
+CALLBACK_PARAMETERS = ("state", "code", "iss", "error")
 
 
 def failure_page(request, title, message, status):
@@ -68,6 +75,8 @@ class LoginStartView(OIDCAuthenticationRequestView):
             return provider_unavailable(request, error)
         self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
         self.OIDC_RP_CLIENT_ID = provider.config()["CLIENT_ID"]
+        if not request.user.is_authenticated:
+            request.session.set_expiry(PENDING_SIGN_IN_SECONDS)
         response = super().get(request)
         response["Cache-Control"] = "no-store"
         return response
@@ -78,7 +87,22 @@ class CallbackView(OIDCAuthenticationCallbackView):
 
     get_settings = staticmethod(provider.library_setting)
 
+    # Debug pages and error reports hide the code, the verifier and the tokens.
+    @sensitive_variables()
     def get(self, request):
+        repeated = [
+            name for name in CALLBACK_PARAMETERS if len(request.GET.getlist(name)) > 1
+        ]
+        if repeated:
+            logger.warning(
+                "Single sign-on callback rejected: %s repeated.", ", ".join(repeated)
+            )
+            return failure_page(
+                request,
+                "Sign-in link not valid",
+                "This sign-in link has been altered. Start again from the login page.",
+                status=400,
+            )
         states = request.session.get("oidc_states")
         state = request.GET.get("state", "")
         if not isinstance(states, dict) or state not in states:
@@ -107,7 +131,11 @@ class CallbackView(OIDCAuthenticationCallbackView):
             issuer is not None or metadata.iss_parameter_supported
         ) and issuer != metadata.issuer:
             # RFC 9207: the response came from another provider than the one requested.
-            logger.warning("Single sign-on callback rejected: iss %r.", issuer)
+            logger.warning(
+                "Single sign-on callback rejected: iss %r, expected %r.",
+                issuer,
+                metadata.issuer,
+            )
             return failure_page(
                 request,
                 "Sign-in not completed",
@@ -116,7 +144,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
             )
         if "error" in request.GET:
             error = request.GET.get("error", "")[:100]
-            logger.warning("Single sign-on: the provider returned the error %s.", error)
+            logger.warning("Single sign-on: the provider returned the error %r.", error)
             return failure_page(
                 request,
                 "Sign-in not completed",
@@ -160,13 +188,16 @@ class CallbackView(OIDCAuthenticationCallbackView):
         next_url = request.session.pop("oidc_login_next", None)
         auth.login(request, self.user)
         request.session[SESSION_ISSUER_KEY] = metadata.issuer
-        request.session.set_expiry(provider.config()["SESSION_SECONDS"])
+        # A fixed end, which later requests do not move.
+        lifetime = timedelta(seconds=provider.config()["SESSION_SECONDS"])
+        request.session.set_expiry(timezone.now() + lifetime)
         return HttpResponseRedirect(next_url or reverse("admin:index"))
 
 
 class LogoutView(OIDCLogoutView):
     """End the Django session, and the provider's when it offers logout."""
 
+    @sensitive_variables()
     def post(self, request):
         id_token = request.session.get("oidc_id_token")
         signed_in_by_provider = SESSION_ISSUER_KEY in request.session

@@ -124,6 +124,12 @@ http.createServer(async (req, res) => {
     res.end(JSON.stringify(hits));
     return;
   }
+  // /__redirect/PATH redirects to /PATH, for clients that must not follow.
+  if (path.startsWith('/__redirect/')) {
+    res.writeHead(302, { location: path.slice('/__redirect'.length) });
+    res.end();
+    return;
+  }
   const account = path.match(/^\/__accounts\/([\w.@-]+)$/);
   if (account && req.method === 'PUT') {
     let body = '';
