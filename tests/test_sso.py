@@ -1150,8 +1150,8 @@ def test_repeated_callback_parameter_is_rejected(client, sso, name):
 def test_replaced_key_with_the_same_kid_is_fetched_again(client, sso, oidc_provider):
     sign_in(client, "alice")
     client.logout()
-    # The cache now holds another key under the provider's kid, as after the
-    # provider replaced its key and kept the kid.
+    # The cache now contains another key under the provider's kid, as after
+    # the provider replaced its key and kept the kid.
     stale = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(stale.public_key()))
     cache_key = provider._cache_key("keys", f"{oidc_provider.issuer}/jwks")

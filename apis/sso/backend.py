@@ -105,19 +105,21 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             raise provider.ProviderUnavailable(
                 f"The token endpoint could not be reached: {error}"
             ) from None
+
         body = provider.json_object(response)
         if response.status_code >= 500 or body is None:
             raise provider.ProviderUnavailable(
                 f"The token endpoint responded with HTTP {response.status_code}."
             )
         if response.status_code != 200:
-            error = body.get("error", "an error")
+            error = str(body.get("error", "an error"))[:100]
             raise SignInFailed(
                 f"The identity provider rejected the sign-in code ({error}). It may "
                 "have been used already."
             )
         if not isinstance(body.get("id_token"), str):
             raise SignInFailed("The identity provider sent no ID token.")
+
         access_token = body.get("access_token")
         if access_token is not None and not (
             isinstance(access_token, str) and ACCESS_TOKEN.fullmatch(access_token)
@@ -292,8 +294,8 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         return candidates[0] if candidates else None
 
     def create_user(self, claims):
-        # Only an address the provider verified names the account, so nobody
-        # can take another person's address as their username.
+        # Only an address the provider verified names the account, so that no
+        # person can take another person's address as their username.
         email = admission.verified_email(claims)
         username = email if len(email) <= 150 else ""
         if not username or self.UserModel.objects.filter(username=username).exists():

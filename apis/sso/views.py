@@ -32,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 # The session remembers that single sign-on made it, for logout.
 SESSION_ISSUER_KEY = "sso_issuer"
-# How long a visitor who has not signed in yet may take at the provider; their
-# session, which holds only the pending state, expires after this.
+# How long a visitor may take at the provider before signing in. Their session
+# contains only the pending state, and it expires after this time.
 PENDING_SIGN_IN_SECONDS = 600
 CALLBACK_PARAMETERS = ("state", "code", "iss", "error")
 
