@@ -26,6 +26,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.views.debug import ExceptionReporter
+from django.views.decorators.debug import sensitive_variables
 
 from apis.models import SingleSignOnIdentity
 from apis.sso import admission, conf, provider
@@ -838,9 +840,17 @@ def valid_config(**overrides):
             {"ALLOWED_DOMAINS": [], "ALLOWED_GROUPS": [], "SUPERUSER_GROUPS": []},
             "nobody would be let in",
         ),
-        ({"SESSION_SECONDS": 0}, "must be positive"),
-        ({"TIMEOUT_SECONDS": float("nan")}, "TIMEOUT_SECONDS must be a positive"),
-        ({"TIMEOUT_SECONDS": float("inf")}, "TIMEOUT_SECONDS must be a positive"),
+        ({"SESSION_SECONDS": 0}, "SESSION_SECONDS must be from 1 to"),
+        ({"SESSION_SECONDS": 10**12}, "SESSION_SECONDS must be from 1 to"),
+        ({"TIMEOUT_SECONDS": 1e10}, "TIMEOUT_SECONDS must be more than 0"),
+        ({"ISSUER": "https://idp.example/x?y=1"}, "must have no query"),
+        ({"ISSUER": "https://idp.example/" + "x" * 250}, "at most 255"),
+        ({"ISSUER": "https://user:pw@idp.example"}, "must be an https:// URL"),
+        ({"ISSUER": "https://idp.example:99999"}, "must be an https:// URL"),
+        ({"ISSUER": "https://idp example"}, "must be an https:// URL"),
+        ({"ISSUER": "https://idp.example/a\nb"}, "must be an https:// URL"),
+        ({"TIMEOUT_SECONDS": float("nan")}, "TIMEOUT_SECONDS must be more than 0"),
+        ({"TIMEOUT_SECONDS": float("inf")}, "TIMEOUT_SECONDS must be more than 0"),
         ({"ALLOWED_DOMAINS": ["@example.com"]}, "'@example.com', which is not"),
         ({"ALLOWED_DOMAINS": ["*.example.com"]}, "which is not a domain"),
         ({"ALLOWED_DOMAINS": ["example.com other.test"]}, "which is not a domain"),
@@ -1238,3 +1248,119 @@ def test_deeply_nested_json_is_not_an_object():
     response.status_code = 200
 
     assert provider.json_object(response) is None
+
+
+def test_unlinked_person_without_verified_email_signs_in_again(
+    client, sso, odd_account
+):
+    login = odd_account(email="zed@example.com", email_verified=False)
+    sign_in(client, login)
+    first = SingleSignOnIdentity.objects.get().user
+    SingleSignOnIdentity.objects.all().delete()
+    client.logout()
+
+    response, _ = sign_in(client, login)
+
+    assert response.status_code == 302
+    second = SingleSignOnIdentity.objects.get().user
+    assert second != first
+    assert second.username == f"{first.username}-2"
+
+
+def test_rejected_person_loses_staff_rights(client, sso, groups, odd_account):
+    login = odd_account(
+        email="zed@contractor.test", email_verified=True, groups=["platform-root"]
+    )
+    sign_in(client, login)
+    user = SingleSignOnIdentity.objects.get().user
+    assert user.is_superuser
+    user.groups.add(groups["Token testers"], groups["Auditors"])
+    client.logout()
+
+    response, _ = sign_in(client, odd_account(groups=[]))
+
+    assert response.status_code == 403
+    user.refresh_from_db()
+    assert not user.is_staff
+    assert not user.is_superuser
+    assert [g.name for g in user.groups.all()] == ["Auditors"]
+
+
+def test_names_lose_lone_surrogates(client, sso, odd_account):
+    login = odd_account(given_name="Ze\udcffd")
+
+    response, _ = sign_in(client, login)
+
+    assert response.status_code == 302
+    assert SingleSignOnIdentity.objects.get().user.first_name == "Zed"
+
+
+def test_key_on_the_wrong_curve_is_rejected(backend, oidc_provider):
+    p521 = ec.generate_private_key(ec.SECP521R1())
+    jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(p521.public_key()))
+    cache_key = provider._cache_key("keys", f"{oidc_provider.issuer}/jwks")
+    cache.set(cache_key, {"document": {"keys": [{**jwk, "kid": "p521"}]}})
+    claims = {"sub": "alice", "nonce": "n-1"}
+    token = with_header(
+        jwt.encode(claims, p521, algorithm="ES512"), {"alg": "ES256", "kid": "p521"}
+    )
+
+    with pytest.raises(SignInFailed):
+        backend.verify_token(token, nonce="n-1")
+
+
+def test_debug_page_hides_sensitive_variables(settings, rf):
+    settings.DEBUG = True
+
+    @sensitive_variables()
+    def redeem():
+        # Built at run time, so that the page's source excerpt cannot show it.
+        client_secret = "-".join(["do", "not", "show"])
+        raise ValueError(len(client_secret))
+
+    try:
+        redeem()
+    except ValueError:
+        reporter = ExceptionReporter(rf.get("/"), *sys.exc_info())
+    page = reporter.get_traceback_html()
+    hidden = "-".join(["do", "not", "show"])
+
+    assert hidden not in page
+    assert "client_secret" in page
+
+
+def test_password_login_after_pressing_sso_keeps_the_usual_lifetime(
+    client, sso, settings, admin_user
+):
+    start(client)
+    assert client.session.get_expiry_age() <= 600
+
+    client.post("/admin/login/", {"username": "admin", "password": "password"})
+
+    assert "_auth_user_id" in client.session
+    assert client.session.get_expiry_age() == settings.SESSION_COOKIE_AGE
+
+
+def test_each_tab_returns_to_its_own_page(client, sso):
+    first = at_provider(start(client, "/admin/apis/api/"), "alice")
+    second = at_provider(start(client, "/admin/auth/user/"), "alice")
+
+    assert client.get(local(first))["Location"] == "/admin/apis/api/"
+    client.logout()
+    third = at_provider(start(client, "/admin/apis/"), "alice")
+    assert client.get(local(third))["Location"] == "/admin/apis/"
+    assert second
+
+
+def test_failed_metadata_fetch_is_not_retried_at_once(sso, settings):
+    settings.GATEHOUSE_SSO = {**sso, "ISSUER": f"http://127.0.0.1:{free_port()}"}
+
+    with pytest.raises(provider.ProviderUnavailable, match="could not be reached"):
+        provider.get_metadata()
+    with pytest.raises(provider.ProviderUnavailable, match="earlier attempt"):
+        provider.get_metadata()
+
+
+def test_metadata_urls_with_line_breaks_are_unusable():
+    assert not conf.is_acceptable_url("http://127.0.0.1:1/jw\nks")
+    assert not conf.is_acceptable_url("https://idp.example/\tx")

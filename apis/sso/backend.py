@@ -16,7 +16,7 @@ from urllib.parse import quote
 import jwt
 import requests
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -34,7 +34,9 @@ LEEWAY_SECONDS = 60
 SUBJECT = re.compile(r"[\x21-\x7e]{1,255}")
 # RFC 6750, section 2.1: the characters of a bearer token.
 ACCESS_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# Characters a name must not keep: controls, and lone surrogates, which no
+# database can store as UTF-8.
+UNSTORABLE_CHARACTERS = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class SignInFailed(Exception):
@@ -193,6 +195,11 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             raise
         except jwt.InvalidTokenError as error:
             raise SignInFailed(f"The ID token is not valid: {error}.") from None
+        except jwt.PyJWTError as error:
+            # For example an EC key on another curve than the algorithm's.
+            raise SignInFailed(
+                f"The ID token's key does not fit its algorithm: {error}."
+            ) from None
 
     @sensitive_variables()
     def get_userinfo(self, access_token, id_token, payload):
@@ -210,6 +217,11 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             raise provider.ProviderUnavailable(
                 f"The userinfo endpoint could not be reached: {error}"
             ) from None
+        if response.status_code in (401, 403):
+            raise SignInFailed(
+                f"The identity provider refused its own access token at the userinfo "
+                f"endpoint (HTTP {response.status_code}). Start again."
+            )
         content_type = response.headers.get("Content-Type", "")
         if response.status_code != 200 or not content_type.startswith(
             "application/json"
@@ -235,9 +247,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         identity = admission.describe(claims)
         try:
             admitted = admission.decide(claims, config)
-            with transaction.atomic():
-                user = self.find_or_create_user(claims, identity)
-                self.apply(user, admitted, claims)
+            user = self.save_user(claims, identity, admitted)
         except admission.SignInRejected as rejection:
             logger.warning(
                 "Single sign-on rejected %r (subject %r): %s",
@@ -245,6 +255,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 claims["sub"],
                 rejection.message,
             )
+            self.withdraw_rights(claims)
             raise
         logger.info(
             "Single sign-on admitted %r as user %r, by %s.",
@@ -253,6 +264,50 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             admitted.reason,
         )
         return user
+
+    def save_user(self, claims, identity, admitted):
+        """Find or create the person's account, and set its rights."""
+        try:
+            with transaction.atomic():
+                user = self.find_or_create_user(claims, identity)
+                self.apply(user, admitted, claims)
+        except IntegrityError:
+            # Another request made the same account or link first, in a
+            # sign-in that finished at the same moment: use what it made.
+            with transaction.atomic():
+                user = self.find_or_create_user(claims, identity)
+                self.apply(user, admitted, claims)
+        return user
+
+    def withdraw_rights(self, claims):
+        """
+        Take staff, superuser and the mapped groups from the account linked to
+        a person whom the provider no longer admits, so that its password and
+        its open sessions no longer reach the admin.
+        """
+        link = (
+            SingleSignOnIdentity.objects.select_related("user")
+            .filter(issuer=self.metadata.issuer, subject=claims["sub"])
+            .first()
+        )
+        if link is None or not (link.user.is_staff or link.user.is_superuser):
+            return
+        user = link.user
+        user.is_staff = False
+        user.is_superuser = False
+        user.save(update_fields=["is_staff", "is_superuser"])
+        user.groups.remove(*Group.objects.filter(name__in=self.managed_groups()))
+        logger.warning(
+            "Single sign-on took staff rights from user %r: the provider's claims "
+            "no longer admit them.",
+            user.get_username(),
+        )
+
+    def managed_groups(self):
+        """The names of the Django groups that GROUP_MAP assigns."""
+        return {
+            name for names in provider.config()["GROUP_MAP"].values() for name in names
+        }
 
     def find_or_create_user(self, claims, identity):
         issuer = self.metadata.issuer
@@ -303,6 +358,17 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 f"{self.metadata.issuer} {claims['sub']}".encode()
             ).hexdigest()
             username = f"sso-{digest[:20]}"
+            # Taken when an earlier link to this subject was deleted in the
+            # admin and its account kept.
+            taken = set(
+                self.UserModel.objects.filter(
+                    username__startswith=username
+                ).values_list("username", flat=True)
+            )
+            suffix = 1
+            while username in taken:
+                suffix += 1
+                username = f"sso-{digest[:20]}-{suffix}"
         user = self.UserModel(username=username, email=email)
         user.set_unusable_password()
         user.save()
@@ -318,15 +384,13 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             ("last_name", "family_name"),
         ):
             if isinstance(claims.get(claim), str):
-                setattr(user, field, CONTROL_CHARACTERS.sub("", claims[claim])[:150])
+                setattr(user, field, UNSTORABLE_CHARACTERS.sub("", claims[claim])[:150])
         email = admission.verified_email(claims)
         if email:
             user.email = email
         user.save()
 
-        managed = {
-            name for names in provider.config()["GROUP_MAP"].values() for name in names
-        }
+        managed = self.managed_groups()
         existing = {
             group.name: group for group in Group.objects.filter(name__in=managed)
         }

@@ -24,14 +24,23 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 DISCOVERY_PATH = "/.well-known/openid-configuration"
+MAX_SESSION_SECONDS = 365 * 24 * 3600
+MAX_TIMEOUT_SECONDS = 60
 TOKEN_AUTH_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
 DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
 
 
 def is_acceptable_url(url):
     """HTTPS, or plain HTTP to this machine for development and tests."""
+    # urlsplit() drops tabs and line breaks, so look for them first.
+    if not url.isprintable() or " " in url or len(url) > 2000:
+        return False
     parts = urlsplit(url)
-    if not parts.hostname or parts.fragment:
+    try:
+        parts.port  # noqa: B018 (raises ValueError for an invalid port)
+    except ValueError:
+        return False
+    if not parts.hostname or parts.fragment or parts.username is not None:
         return False
     if parts.scheme == "https":
         return True
@@ -94,6 +103,13 @@ def validate(config):
                 f"{name} must be an https:// URL (http:// only to localhost), "
                 f"not {url!r}."
             )
+    issuer = config["ISSUER"]
+    if issuer and (urlsplit(issuer).query or len(issuer) > 255):
+        # The issuer is stored with each linked identity, in 255 characters.
+        fail(
+            "GATEHOUSE_SSO_ISSUER must have no query and at most 255 characters, "
+            f"not {issuer!r}."
+        )
     discovery = config["DISCOVERY_URL"]
     if discovery and (
         not urlsplit(discovery).path.endswith(DISCOVERY_PATH)
@@ -137,7 +153,14 @@ def validate(config):
             "nobody would be let in. Set GATEHOUSE_SSO_ALLOWED_DOMAINS, "
             "GATEHOUSE_SSO_ALLOWED_GROUPS or both."
         )
-    if config["SESSION_SECONDS"] <= 0:
-        fail("GATEHOUSE_SSO_SESSION_SECONDS must be positive.")
-    if not (math.isfinite(config["TIMEOUT_SECONDS"]) and config["TIMEOUT_SECONDS"] > 0):
-        fail("GATEHOUSE_SSO_TIMEOUT_SECONDS must be a positive number of seconds.")
+    if not 0 < config["SESSION_SECONDS"] <= MAX_SESSION_SECONDS:
+        fail(
+            f"GATEHOUSE_SSO_SESSION_SECONDS must be from 1 to {MAX_SESSION_SECONDS} "
+            f"(a year), not {config['SESSION_SECONDS']}."
+        )
+    timeout = config["TIMEOUT_SECONDS"]
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT_SECONDS):
+        fail(
+            f"GATEHOUSE_SSO_TIMEOUT_SECONDS must be more than 0 and at most "
+            f"{MAX_TIMEOUT_SECONDS}, not {timeout}."
+        )

@@ -20,6 +20,10 @@ from .conf import ASYMMETRIC_ALGORITHMS, discovery_url, is_acceptable_url
 logger = logging.getLogger(__name__)
 
 METADATA_SECONDS = 3600
+# After a failed metadata fetch, sign-ins fail at once for this long instead
+# of each waiting for the timeout, so that a provider that hangs cannot tie up
+# the workers that also serve the token endpoint and the APIs.
+FAILURE_SECONDS = 30
 KEYS_SECONDS = 3600
 
 
@@ -80,16 +84,20 @@ def library_setting(name, *default):
 def _cache_get(key):
     try:
         return cache.get(key)
-    except Exception:  # A cache that is down only costs a fetch.
-        logger.warning("The cache is unreachable; fetching from the provider.")
+    except Exception as error:  # A cache that is down only costs a fetch.
+        logger.warning(
+            "The cache is unreachable (%r); fetching from the provider.", str(error)
+        )
         return None
 
 
 def _cache_set(key, value, timeout):
     try:
         cache.set(key, value, timeout)
-    except Exception:
-        logger.warning("The cache is unreachable; provider data is not kept.")
+    except Exception as error:
+        logger.warning(
+            "The cache is unreachable (%r); provider data is not kept.", str(error)
+        )
 
 
 def _cache_key(kind, url):
@@ -145,9 +153,18 @@ def get_metadata():
         )
     key = _cache_key("metadata", url)
     metadata = _cache_get(key)
-    if metadata is None:
+    if metadata is not None:
+        return metadata
+    failure_key = _cache_key("metadata-failure", url)
+    failure = _cache_get(failure_key)
+    if failure is not None:
+        raise ProviderUnavailable(f"{failure} (an earlier attempt, not retried yet)")
+    try:
         metadata = parse_metadata(fetch_json(url), url, settings_["ISSUER"])
-        _cache_set(key, metadata, METADATA_SECONDS)
+    except ProviderUnavailable as error:
+        _cache_set(failure_key, str(error), FAILURE_SECONDS)
+        raise
+    _cache_set(key, metadata, METADATA_SECONDS)
     return metadata
 
 

@@ -9,9 +9,12 @@ scripts never land on the provider's login page.
 
 import logging
 from datetime import timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import admin, auth
+from django.contrib.auth.signals import user_logged_in
+from django.contrib.sessions.backends.base import UpdateError
+from django.dispatch import receiver
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -35,7 +38,16 @@ SESSION_ISSUER_KEY = "sso_issuer"
 # How long a visitor may take at the provider before signing in. Their session
 # contains only the pending state, and it expires after this time.
 PENDING_SIGN_IN_SECONDS = 600
+# Marks a session whose expiry is PENDING_SIGN_IN_SECONDS, so that a login
+# with a password in the same session gets the usual lifetime back.
+PENDING_SIGN_IN_KEY = "sso_pending"
 CALLBACK_PARAMETERS = ("state", "code", "iss", "error")
+
+
+@receiver(user_logged_in)
+def restore_session_lifetime(sender, request, user, **kwargs):
+    if request is not None and request.session.pop(PENDING_SIGN_IN_KEY, False):
+        request.session.set_expiry(None)
 
 
 def failure_page(request, title, message, status):
@@ -49,7 +61,7 @@ def failure_page(request, title, message, status):
 
 
 def provider_unavailable(request, error):
-    logger.error("Single sign-on failed: %s", error)
+    logger.error("Single sign-on failed: %r", str(error))
     return failure_page(
         request,
         "The identity provider is unavailable",
@@ -77,7 +89,14 @@ class LoginStartView(OIDCAuthenticationRequestView):
         self.OIDC_RP_CLIENT_ID = provider.config()["CLIENT_ID"]
         if not request.user.is_authenticated:
             request.session.set_expiry(PENDING_SIGN_IN_SECONDS)
+            request.session[PENDING_SIGN_IN_KEY] = True
         response = super().get(request)
+        # The page to return to belongs with its state, so that sign-ins
+        # started in two tabs each return to their own page.
+        state = parse_qs(urlsplit(response.url).query)["state"][0]
+        next_url = request.session.pop("oidc_login_next", None)
+        request.session["oidc_states"][state]["next"] = next_url
+        request.session.modified = True
         response["Cache-Control"] = "no-store"
         return response
 
@@ -120,7 +139,19 @@ class CallbackView(OIDCAuthenticationCallbackView):
         # One use only: the state, its nonce and its verifier go now.
         pending = states.pop(state)
         request.session.modified = True
-        request.session.save()
+        try:
+            request.session.save()
+        except UpdateError:
+            # A sign-in in another tab of this browser finished first and
+            # replaced the session.
+            logger.warning("Single sign-on callback rejected: session replaced.")
+            return failure_page(
+                request,
+                "Sign-in not completed",
+                "Another sign-in in this browser finished at the same time. Start "
+                "again from the login page.",
+                status=400,
+            )
 
         try:
             metadata = provider.get_metadata()
@@ -172,7 +203,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
         except SignInRejected as rejection:
             return failure_page(request, "Access denied", rejection.message, status=403)
         except SignInFailed as failure:
-            logger.warning("Single sign-on failed: %s", failure)
+            logger.warning("Single sign-on failed: %r", str(failure))
             return failure_page(
                 request, "Sign-in not completed", str(failure), status=400
             )
@@ -185,7 +216,7 @@ class CallbackView(OIDCAuthenticationCallbackView):
                 "The sign-in could not be completed. Start again.",
                 status=400,
             )
-        next_url = request.session.pop("oidc_login_next", None)
+        next_url = pending.get("next")
         auth.login(request, self.user)
         request.session[SESSION_ISSUER_KEY] = metadata.issuer
         # A fixed end, which later requests do not move.
@@ -207,7 +238,7 @@ class LogoutView(OIDCLogoutView):
         try:
             metadata = provider.get_metadata()
         except provider.ProviderUnavailable as error:
-            logger.warning("Single sign-on logout stayed local: %s", error)
+            logger.warning("Single sign-on logout stayed local: %r", str(error))
             metadata = None
         if metadata is None or not metadata.end_session_endpoint:
             return admin.site.logout(request)
