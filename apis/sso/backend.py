@@ -217,10 +217,11 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             raise provider.ProviderUnavailable(
                 f"The userinfo endpoint could not be reached: {error}"
             ) from None
+
         if response.status_code in (401, 403):
             raise SignInFailed(
-                f"The identity provider refused its own access token at the userinfo "
-                f"endpoint (HTTP {response.status_code}). Start again."
+                f"The identity provider's userinfo endpoint rejected its own access "
+                f"token (HTTP {response.status_code}). Start again."
             )
         content_type = response.headers.get("Content-Type", "")
         if response.status_code != 200 or not content_type.startswith(
@@ -304,7 +305,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         )
 
     def managed_groups(self):
-        """The names of the Django groups that GROUP_MAP assigns."""
+        """Return the names of the Django groups that GROUP_MAP assigns."""
         return {
             name for names in provider.config()["GROUP_MAP"].values() for name in names
         }
