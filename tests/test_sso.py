@@ -13,6 +13,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from urllib.parse import quote, urlencode
 
@@ -23,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.contrib.auth.models import Group, Permission, User
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.views.debug import ExceptionReporter
@@ -1364,3 +1365,36 @@ def test_failed_metadata_fetch_is_not_retried_at_once(sso, settings):
 def test_metadata_urls_with_line_breaks_are_unusable():
     assert not conf.is_acceptable_url("http://127.0.0.1:1/jw\nks")
     assert not conf.is_acceptable_url("https://idp.example/\tx")
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs a database that takes concurrent writes",
+)
+def test_simultaneous_first_sign_ins_make_one_account(sso):
+    metadata = provider.get_metadata()
+    claims = {"sub": "racer", "email": "racer@example.com", "email_verified": True}
+    admitted = admission.decide(claims, sso)
+    barrier = threading.Barrier(4)
+    users, errors = [], []
+
+    def sign_in_once():
+        backend = SingleSignOnBackend()
+        backend.metadata = metadata
+        barrier.wait()
+        try:
+            users.append(backend.save_user(claims, "racer@example.com", admitted).pk)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sign_in_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len(set(users)) == 1
+    assert SingleSignOnIdentity.objects.count() == 1
