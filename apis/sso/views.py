@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib import admin, auth
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.backends.base import UpdateError
@@ -259,8 +260,6 @@ class LogoutView(OIDCLogoutView):
 @never_cache
 def login(request):
     """Render the admin's login page, with the single sign-on button."""
-    from django.conf import settings
-
     if request.method == "POST" and not settings.GATEHOUSE_PASSWORD_LOGIN:
         return HttpResponseNotAllowed(["GET"])
     return admin.site.login(
