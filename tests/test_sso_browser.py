@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, Permission, User
 from apis.models import SingleSignOnIdentity
 from tests.sso import query
 from tests.test_console_browser import issuer_is_live_server, mint, open_tab, try_it
+from tests.test_swagger_ui import authorize_with_token, execute, open_docs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -135,3 +136,31 @@ def test_logout_ends_the_django_and_the_provider_sessions(
     # The provider shows its sign-in form again, so its session ended too.
     page.get_by_role("link", name="Log in with SSO").click()
     page.get_by_role("heading", name="Sign in to the test provider").wait_for()
+
+
+def test_swagger_ui_never_reaches_the_provider(
+    page, live_server, sso, oidc_provider, token_testers, make_token
+):
+    press_sso(page, live_server)
+    sign_in_at_provider(page, "alice")
+    page.wait_for_url(f"{live_server.url}/admin/")
+    hits_before = oidc_provider.hits("/auth")
+    provider_requests = []
+    page.on(
+        "request",
+        lambda request: (
+            provider_requests.append(request.url)
+            if request.url.startswith(oidc_provider.issuer)
+            else None
+        ),
+    )
+
+    open_docs(page, live_server)
+    unauthorized, _ = execute(page, "ping_secure_retrieve")
+    authorize_with_token(page, make_token(scopes=["read:messages"]))
+    authorized, _ = execute(page, "messages_list")
+
+    assert unauthorized == 401
+    assert authorized == 200
+    assert provider_requests == []
+    assert oidc_provider.hits("/auth") == hits_before
