@@ -14,7 +14,6 @@ import re
 from urllib.parse import quote
 
 import jwt
-import requests
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -94,20 +93,9 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 quote(payload.pop("client_id"), safe=""),
                 quote(payload.pop("client_secret"), safe=""),
             )
-        try:
-            response = requests.post(
-                self.metadata.token_endpoint,
-                data=payload,
-                auth=auth,
-                timeout=self.get_settings("OIDC_TIMEOUT"),
-                # A redirect would send the client secret to another address.
-                allow_redirects=False,
-            )
-        except requests.RequestException as error:
-            raise provider.ProviderUnavailable(
-                f"The token endpoint could not be reached: {error}"
-            ) from None
-
+        response = provider.send(
+            "POST", self.metadata.token_endpoint, data=payload, auth=auth
+        )
         body = provider.json_object(response)
         if response.status_code >= 500 or body is None:
             raise provider.ProviderUnavailable(
@@ -206,18 +194,11 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         """Return the ID token's claims, updated with the userinfo response."""
         if not self.metadata.userinfo_endpoint or not access_token:
             return dict(payload)
-        try:
-            response = requests.get(
-                self.metadata.userinfo_endpoint,
-                headers={"Authorization": f"Bearer {access_token}"},
-                timeout=self.get_settings("OIDC_TIMEOUT"),
-                allow_redirects=False,
-            )
-        except requests.RequestException as error:
-            raise provider.ProviderUnavailable(
-                f"The userinfo endpoint could not be reached: {error}"
-            ) from None
-
+        response = provider.send(
+            "GET",
+            self.metadata.userinfo_endpoint,
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
         if response.status_code in (401, 403):
             raise SignInFailed(
                 f"The identity provider's userinfo endpoint rejected its own access "

@@ -113,16 +113,26 @@ def json_object(response):
     return document if isinstance(document, dict) else None
 
 
-def fetch_json(url):
-    """GET a JSON object from the provider, or raise ProviderUnavailable."""
+def send(method, url, **kwargs):
+    """Send a request to the provider, or raise ProviderUnavailable."""
     try:
         # Redirects are not followed: each address was checked for HTTPS, and
-        # a redirect's target would not be.
-        response = requests.get(
-            url, timeout=config()["TIMEOUT_SECONDS"], allow_redirects=False
+        # a redirect's target would not be. The token request would also send
+        # the client secret on to the target.
+        return requests.request(
+            method,
+            url,
+            timeout=config()["TIMEOUT_SECONDS"],
+            allow_redirects=False,
+            **kwargs,
         )
     except requests.RequestException as error:
         raise ProviderUnavailable(f"{url} could not be reached: {error}") from None
+
+
+def fetch_json(url):
+    """GET a JSON object from the provider, or raise ProviderUnavailable."""
+    response = send("GET", url)
     if response.is_redirect:
         raise ProviderUnavailable(
             f"{url} redirects to {response.headers.get('Location')!r}; configure "
