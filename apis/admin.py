@@ -36,7 +36,11 @@ from apis.models import (
     TokenRecord,
     TokenRequestFailure,
 )
-from apis.services import create_test_application, rotate_client_secret
+from apis.services import (
+    create_test_application,
+    rotate_client_secret,
+    withdraw_admin_rights,
+)
 
 
 class HidesSensitiveFieldsMixin:
@@ -470,8 +474,10 @@ class KeyEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(SingleSignOnIdentity)
 class SingleSignOnIdentityAdmin(admin.ModelAdmin):
     """
-    The provider accounts linked to users. Deleting one unlinks it: the next
-    sign-in by that person links again, by verified email, or makes a new user.
+    The provider accounts linked to users. Deleting one unlinks it and takes
+    from its user the staff, superuser and group rights that single sign-on
+    gives. The next sign-in by that person links again, by verified email, or
+    makes a new user, and gives back what the provider then grants.
     """
 
     list_display = ["subject", "email", "user", "issuer", "last_sign_in_at"]
@@ -493,6 +499,16 @@ class SingleSignOnIdentityAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # Viewing needs the view permission; nothing here can be edited.
         return False
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        withdraw_admin_rights(obj.user)
+
+    def delete_queryset(self, request, queryset):
+        users = [identity.user for identity in queryset.select_related("user")]
+        super().delete_queryset(request, queryset)
+        for user in users:
+            withdraw_admin_rights(user)
 
 
 @admin.register(TokenRecord)

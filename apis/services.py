@@ -1,5 +1,7 @@
 """Work that spans several models of the registry."""
 
+from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,3 +70,22 @@ def rotate_client_secret(application):
     application.secret_rotated_at = timezone.now()
     application.save(update_fields=["client_secret_hash", "secret_rotated_at"])
     return secret
+
+
+def sso_managed_groups():
+    """Return the names of the Django groups that single sign-on assigns."""
+    sso = settings.GATEHOUSE_SSO or {}
+    return {name for names in sso.get("GROUP_MAP", {}).values() for name in names}
+
+
+@transaction.atomic
+def withdraw_admin_rights(user):
+    """
+    Take staff, superuser and the groups that single sign-on assigns from
+    `user`, whose rights came from an OpenID provider that no longer vouches
+    for them. Groups given by hand stay.
+    """
+    user.is_staff = False
+    user.is_superuser = False
+    user.save(update_fields=["is_staff", "is_superuser"])
+    user.groups.remove(*Group.objects.filter(name__in=sso_managed_groups()))

@@ -11,9 +11,11 @@ import json
 import logging
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from urllib.parse import quote, urlencode
 
@@ -850,6 +852,10 @@ def valid_config(**overrides):
         ({"ISSUER": "https://idp.example:99999"}, "must be an https:// URL"),
         ({"ISSUER": "https://idp example"}, "must be an https:// URL"),
         ({"ISSUER": "https://idp.example/a\nb"}, "must be an https:// URL"),
+        ({"ISSUER": "https://idp.example?"}, "must have no query"),
+        ({"ISSUER": "https://idp.example#"}, "must be an https:// URL"),
+        ({"ISSUER": "https://idp.example:0"}, "must be an https:// URL"),
+        ({"CLIENT_ID": "gate\nhouse"}, "CLIENT_ID has control characters"),
         ({"TIMEOUT_SECONDS": float("nan")}, "TIMEOUT_SECONDS must be more than 0"),
         ({"TIMEOUT_SECONDS": float("inf")}, "TIMEOUT_SECONDS must be more than 0"),
         ({"ALLOWED_DOMAINS": ["@example.com"]}, "'@example.com', which is not"),
@@ -1048,7 +1054,9 @@ def test_identity_admin_lists_and_unlinks(client, sso, admin_user):
     assert 'name="subject"' not in shown.content.decode()
     assert deleted.status_code == 302
     assert not SingleSignOnIdentity.objects.exists()
-    assert User.objects.filter(email="alice@example.com").exists()
+    user = User.objects.get(email="alice@example.com")
+    assert not user.is_staff
+    assert not user.groups.exists()
 
 
 def test_identity_changelist_queries_do_not_grow(
@@ -1398,3 +1406,76 @@ def test_simultaneous_first_sign_ins_make_one_account(sso):
     assert errors == []
     assert len(set(users)) == 1
     assert SingleSignOnIdentity.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("email", "groups", "status"),
+    [
+        ("x@\udcffx.com", [], 403),
+        ("x@\udcffx.com", ["gatehouse-admins"], 302),
+        ('"a\u0001<b>x"@example.com', ["gatehouse-admins"], 302),
+    ],
+)
+def test_unstorable_email_is_ignored(client, sso, odd_account, email, groups, status):
+    login = odd_account(email=email, email_verified=True, groups=groups)
+
+    response, _ = sign_in(client, login)
+
+    assert response.status_code == status
+    for user in User.objects.all():
+        assert user.username.startswith("sso-")
+        assert user.email == ""
+
+
+def silent_server(drip=False):
+    """
+    Start a server on loopback that accepts connections and never finishes
+    an answer: silent, or sending one byte of body at a time when `drip`.
+    """
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.1)
+        connections_ = []
+        while not stop.is_set():
+            try:
+                connection_, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connections_.append(connection_)
+            if drip:
+                connection_.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 100000\r\n\r\n"
+                )
+                threading.Thread(target=trickle, args=(connection_,)).start()
+        for connection_ in connections_:
+            connection_.close()
+        listener.close()
+
+    def trickle(connection_):
+        while not stop.is_set():
+            try:
+                connection_.sendall(b" ")
+            except OSError:
+                return
+            time.sleep(0.2)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}", stop
+
+
+@pytest.mark.parametrize("drip", [False, True])
+def test_hanging_provider_fails_fast_afterwards(sso, settings, drip):
+    settings.GATEHOUSE_SSO = {**sso, "TIMEOUT_SECONDS": 1}
+    url, stop = silent_server(drip=drip)
+    try:
+        with pytest.raises(provider.ProviderUnavailable, match="could not be reached"):
+            provider.send("POST", f"{url}/token")
+        with pytest.raises(provider.ProviderUnavailable, match="earlier attempt"):
+            provider.send("POST", f"{url}/token")
+    finally:
+        stop.set()

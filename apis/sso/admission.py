@@ -50,7 +50,14 @@ def provider_groups(claims, claim):
 def claimed_email(claims):
     """Return the `email` claim when it is a valid address, verified or not."""
     email = claims.get("email")
-    if not isinstance(email, str) or len(email) > 254:
+    # Quoted local parts, which may hold control characters, and lone
+    # surrogates, which cannot be stored or shown, are not taken.
+    if (
+        not isinstance(email, str)
+        or len(email) > 254
+        or not email.isprintable()
+        or '"' in email
+    ):
         return ""
     try:
         validate_email(email)

@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from apis.models import SingleSignOnIdentity
+from apis.services import sso_managed_groups, withdraw_admin_rights
 
 from . import admission, provider
 
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 # Clock difference allowed between the provider and this server.
 LEEWAY_SECONDS = 60
+# The characters Django's default username validator accepts.
+USERNAME = re.compile(r"[\w.@+-]+")
 # OpenID Connect Core 1.0, section 2: `sub` is at most 255 ASCII characters.
 SUBJECT = re.compile(r"[\x21-\x7e]{1,255}")
 # RFC 6750, section 2.1: the characters of a bearer token.
@@ -102,7 +105,10 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
                 f"The token endpoint responded with HTTP {response.status_code}."
             )
         if response.status_code != 200:
-            error = str(body.get("error", "an error"))[:100]
+            # The provider's text goes on a page and into the log: printable
+            # ASCII only.
+            error = re.sub(r"[^\x20-\x7e]", "?", str(body.get("error", "an error")))
+            error = error[:100]
             raise SignInFailed(
                 f"The identity provider rejected the sign-in code ({error}). It may "
                 "have been used already."
@@ -275,21 +281,12 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         if link is None or not (link.user.is_staff or link.user.is_superuser):
             return
         user = link.user
-        user.is_staff = False
-        user.is_superuser = False
-        user.save(update_fields=["is_staff", "is_superuser"])
-        user.groups.remove(*Group.objects.filter(name__in=self.managed_groups()))
+        withdraw_admin_rights(user)
         logger.warning(
             "Single sign-on took staff rights from user %r: the provider's claims "
             "no longer admit them.",
             user.get_username(),
         )
-
-    def managed_groups(self):
-        """Return the names of the Django groups that GROUP_MAP assigns."""
-        return {
-            name for names in provider.config()["GROUP_MAP"].values() for name in names
-        }
 
     def find_or_create_user(self, claims, identity):
         issuer = self.metadata.issuer
@@ -334,7 +331,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
         # Only an address the provider verified names the account, so that no
         # person can take another person's address as their username.
         email = admission.verified_email(claims)
-        username = email if len(email) <= 150 else ""
+        username = email if len(email) <= 150 and USERNAME.fullmatch(email) else ""
         if not username or self.UserModel.objects.filter(username=username).exists():
             digest = hashlib.sha256(
                 f"{self.metadata.issuer} {claims['sub']}".encode()
@@ -372,7 +369,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             user.email = email
         user.save()
 
-        managed = self.managed_groups()
+        managed = sso_managed_groups()
         existing = {
             group.name: group for group in Group.objects.filter(name__in=managed)
         }

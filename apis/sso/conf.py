@@ -37,10 +37,10 @@ def is_acceptable_url(url):
         return False
     parts = urlsplit(url)
     try:
-        parts.port  # noqa: B018 (raises ValueError for an invalid port)
+        port = parts.port
     except ValueError:
         return False
-    if not parts.hostname or parts.fragment or parts.username is not None:
+    if port == 0 or not parts.hostname or "#" in url or parts.username is not None:
         return False
     if parts.scheme == "https":
         return True
@@ -64,6 +64,10 @@ def validate(config):
 
     if not config["CLIENT_SECRET"]:
         fail("GATEHOUSE_SSO_CLIENT_SECRET is missing.")
+    if not config["CLIENT_ID"].isprintable():
+        fail(
+            f"GATEHOUSE_SSO_CLIENT_ID has control characters: {config['CLIENT_ID']!r}."
+        )
     endpoints = config["ENDPOINTS"]
     if "authorization_endpoint" in endpoints:
         for name in ("token_endpoint", "jwks_uri"):
@@ -104,7 +108,7 @@ def validate(config):
                 f"not {url!r}."
             )
     issuer = config["ISSUER"]
-    if issuer and (urlsplit(issuer).query or len(issuer) > 255):
+    if issuer and ("?" in issuer or len(issuer) > 255):
         # The issuer is stored with each linked identity, in 255 characters.
         fail(
             "GATEHOUSE_SSO_ISSUER must have no query and at most 255 characters, "
@@ -112,8 +116,7 @@ def validate(config):
         )
     discovery = config["DISCOVERY_URL"]
     if discovery and (
-        not urlsplit(discovery).path.endswith(DISCOVERY_PATH)
-        or urlsplit(discovery).query
+        not urlsplit(discovery).path.endswith(DISCOVERY_PATH) or "?" in discovery
     ):
         # OpenID Connect Discovery 1.0, section 4: the metadata of the issuer
         # https://idp.example/tenant is at https://idp.example/tenant/.well-known/...

@@ -8,10 +8,13 @@ token with an unknown kid, or whose signature fails, fetches the set again.
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import jwt
 import requests
+import urllib3
 from django.conf import settings
 from django.core.cache import cache
 
@@ -24,6 +27,8 @@ METADATA_SECONDS = 3600
 # of each waiting for the timeout, so that a provider that hangs cannot tie up
 # the workers that also serve the token endpoint and the APIs.
 FAILURE_SECONDS = 30
+# No document a provider sends for sign-in comes near this size.
+MAX_RESPONSE_BYTES = 1024 * 1024
 KEYS_SECONDS = 3600
 
 
@@ -114,20 +119,48 @@ def json_object(response):
 
 
 def send(method, url, **kwargs):
-    """Send a request to the provider, or raise ProviderUnavailable."""
+    """
+    Send a request to the provider and read the whole response within the
+    timeout, or raise ProviderUnavailable. After a request to a provider host
+    fails, requests to that host fail at once for FAILURE_SECONDS.
+    """
+    host = urlsplit(url).netloc
+    failure_key = _cache_key("unreachable", host)
+    failure = _cache_get(failure_key)
+    if failure is not None:
+        raise ProviderUnavailable(f"{failure} (an earlier attempt, not retried yet)")
+
+    timeout = config()["TIMEOUT_SECONDS"]
+    deadline = time.monotonic() + timeout
     try:
         # Redirects are not followed: each address was checked for HTTPS, and
         # a redirect's target would not be. The token request would also send
         # the client secret on to the target.
-        return requests.request(
-            method,
-            url,
-            timeout=config()["TIMEOUT_SECONDS"],
-            allow_redirects=False,
-            **kwargs,
+        response = requests.request(
+            method, url, timeout=timeout, allow_redirects=False, stream=True, **kwargs
         )
-    except requests.RequestException as error:
-        raise ProviderUnavailable(f"{url} could not be reached: {error}") from None
+        # The timeout above bounds each read, so a provider that sends a byte
+        # at a time is stopped here, by the deadline of the whole response.
+        # read1() returns what one read of the socket brings.
+        content = bytearray()
+        while chunk := response.raw.read1(65536, decode_content=True):
+            content += chunk
+            if len(content) > MAX_RESPONSE_BYTES or time.monotonic() > deadline:
+                response.close()
+                raise ProviderUnavailable(
+                    f"{url} sent more than {MAX_RESPONSE_BYTES} bytes, or took more "
+                    f"than {timeout} seconds."
+                )
+    except (
+        requests.RequestException,
+        urllib3.exceptions.HTTPError,
+        ProviderUnavailable,
+    ) as error:
+        message = f"{url} could not be reached: {error}"
+        _cache_set(failure_key, message, FAILURE_SECONDS)
+        raise ProviderUnavailable(message) from None
+    response._content = bytes(content)
+    return response
 
 
 def fetch_json(url):
