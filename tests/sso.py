@@ -88,6 +88,7 @@ def oidc_provider(live_server, tmp_path_factory):
             "The test OpenID provider needs Node.js and `npm ci --prefix "
             "tests/oidc_provider`, which `make test` runs."
         )
+
     port = free_port()
     spare_origin = f"http://127.0.0.1:{free_port()}"
     origins = [TEST_SERVER, live_server.url, spare_origin]
@@ -101,6 +102,7 @@ def oidc_provider(live_server, tmp_path_factory):
         ],
         "accounts": ACCOUNTS,
     }
+
     folder = tmp_path_factory.mktemp("oidc_provider")
     (folder / "config.json").write_text(json.dumps(config))
     log = (folder / "provider.log").open("w")
@@ -110,6 +112,7 @@ def oidc_provider(live_server, tmp_path_factory):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+
     provider = Provider(port, spare_origin)
     for _ in range(100):
         try:
@@ -121,6 +124,7 @@ def oidc_provider(live_server, tmp_path_factory):
             time.sleep(0.1)
     else:
         process.kill()
+        process.wait(10)
     if process.poll() is not None:
         pytest.fail(f"The test OpenID provider did not start; see {log.name}.")
     yield provider

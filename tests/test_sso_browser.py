@@ -40,7 +40,7 @@ def sign_in_at_provider(page, login):
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_admitted_person_lands_in_the_admin_with_mapped_groups(
+def test_admitted_person_gets_mapped_groups(
     page,
     live_server,
     sso,
@@ -86,7 +86,7 @@ def test_rejected_person_sees_why_and_gets_no_account(
 def test_tampered_state_and_replayed_callback_are_rejected(
     page, live_server, sso, oidc_provider, token_testers
 ):
-    held = []
+    held_callbacks = []
 
     def hold(route):
         # Follow the provider's redirects outside the page, because Playwright
@@ -96,7 +96,7 @@ def test_tampered_state_and_replayed_callback_are_rejected(
         while response.status in (302, 303):
             url = urljoin(url, response.headers["location"])
             if url.startswith(live_server.url):
-                held.append(url)
+                held_callbacks.append(url)
                 break
             response = page.context.request.get(url, max_redirects=0)
         route.fulfill(status=200, body="held", content_type="text/plain")
@@ -105,7 +105,7 @@ def test_tampered_state_and_replayed_callback_are_rejected(
     press_sso(page, live_server)
     sign_in_at_provider(page, "alice")
     page.get_by_text("held").wait_for()
-    callback = held[0]
+    callback = held_callbacks[0]
     state = query(callback)["state"]
 
     page.goto(callback.replace(state, state[::-1]))

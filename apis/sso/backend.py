@@ -14,6 +14,7 @@ import re
 from urllib.parse import quote
 
 import jwt
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -49,8 +50,6 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
     def __init__(self, *args, **kwargs):
         # The parent reads every setting here. Django also builds this backend
         # to load the user of each signed-in request, which needs none of them.
-        from django.contrib.auth import get_user_model
-
         self.UserModel = get_user_model()
 
     get_settings = staticmethod(provider.library_setting)
@@ -205,6 +204,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             self.metadata.userinfo_endpoint,
             headers={"Authorization": f"Bearer {access_token}"},
         )
+
         if response.status_code in (401, 403):
             raise SignInFailed(
                 f"The identity provider's userinfo endpoint rejected its own access "
@@ -223,6 +223,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             raise provider.ProviderUnavailable(
                 "The userinfo response is not a JSON object."
             )
+
         # OpenID Connect Core 1.0, section 5.3.2: a different subject means the
         # response describes someone else.
         if userinfo.get("sub") != payload["sub"]:
@@ -339,13 +340,13 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
             username = f"sso-{digest[:20]}"
             # Taken when an earlier link to this subject was deleted in the
             # admin and its account kept.
-            taken = set(
+            taken_usernames = set(
                 self.UserModel.objects.filter(
                     username__startswith=username
                 ).values_list("username", flat=True)
             )
             suffix = 1
-            while username in taken:
+            while username in taken_usernames:
                 suffix += 1
                 username = f"sso-{digest[:20]}-{suffix}"
         user = self.UserModel(username=username, email=email)

@@ -57,7 +57,8 @@ def config():
 def library_setting(name, *default):
     """
     Return the value of mozilla-django-oidc's setting `name`, derived from
-    GATEHOUSE_SSO; its views and backend read their settings through this.
+    GATEHOUSE_SSO. Gatehouse overrides the library's token, key and user
+    handling, so only the settings its remaining code reads are here.
     """
     sso = config()
     values = {
@@ -65,19 +66,14 @@ def library_setting(name, *default):
         "OIDC_RP_CLIENT_SECRET": sso["CLIENT_SECRET"],
         "OIDC_RP_SCOPES": sso["SCOPES"],
         "OIDC_AUTHENTICATION_CALLBACK_URL": "sso-callback",
-        "OIDC_TIMEOUT": sso["TIMEOUT_SECONDS"],
-        "OIDC_VERIFY_SSL": True,
-        "OIDC_PROXY": None,
         "OIDC_USE_NONCE": True,
         "OIDC_USE_PKCE": True,
         "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
-        "OIDC_ALLOW_UNSECURED_JWT": False,
         "OIDC_REDIRECT_FIELD_NAME": "next",
         "OIDC_AUTH_REQUEST_EXTRA_PARAMS": {},
         # Kept in the server-side session as the hint for provider logout.
         "OIDC_STORE_ID_TOKEN": True,
         "OIDC_STORE_ACCESS_TOKEN": False,
-        "LOGIN_REDIRECT_URL": "admin:index",
     }
     if name in values:
         return values[name]
@@ -198,15 +194,7 @@ def get_metadata():
     metadata = _cache_get(key)
     if metadata is not None:
         return metadata
-    failure_key = _cache_key("metadata-failure", url)
-    failure = _cache_get(failure_key)
-    if failure is not None:
-        raise ProviderUnavailable(f"{failure} (an earlier attempt, not retried yet)")
-    try:
-        metadata = parse_metadata(fetch_json(url), url, settings_["ISSUER"])
-    except ProviderUnavailable as error:
-        _cache_set(failure_key, str(error), FAILURE_SECONDS)
-        raise
+    metadata = parse_metadata(fetch_json(url), url, settings_["ISSUER"])
     _cache_set(key, metadata, METADATA_SECONDS)
     return metadata
 
